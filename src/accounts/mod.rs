@@ -1,0 +1,219 @@
+//! Accounts: creating and changing users, API tokens, and the one authentication rule that
+//! git, the API and the portal share.
+
+mod passwords;
+mod tokens;
+
+pub use tokens::random_password;
+
+pub use passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, PasswordError, Passwords};
+
+use crate::db::audit::{self, AuditEntry};
+use crate::db::users::{self, Role, User, UserState};
+use crate::db::{Db, is_unique_violation};
+use crate::domain::{NameError, Secret, UserName};
+
+/// Why an account operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    InvalidName(#[from] NameError),
+    #[error("a user named {0:?} already exists")]
+    NameTaken(String),
+    #[error("there is no user named {0:?}")]
+    NotFound(String),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Why a sign-in failed. Unknown users and wrong passwords are one case on purpose.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("wrong user name or password")]
+    InvalidCredentials,
+    #[error("the account {0:?} is disabled")]
+    Disabled(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Who is acting and from where, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub source: String,
+}
+
+impl Actor {
+    /// The operator at the command line.
+    pub fn cli() -> Self {
+        Self {
+            name: "cli".to_owned(),
+            source: "cli".to_owned(),
+        }
+    }
+
+    /// lmnop itself (first start).
+    pub fn system() -> Self {
+        Self {
+            name: "lmnop".to_owned(),
+            source: "lmnop".to_owned(),
+        }
+    }
+}
+
+/// The account service. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Accounts {
+    db: Db,
+    passwords: Passwords,
+}
+
+impl Accounts {
+    pub fn new(db: Db, passwords: Passwords) -> Self {
+        Self { db, passwords }
+    }
+
+    pub async fn create_user(
+        &self,
+        name: &str,
+        password: &Secret,
+        role: Role,
+        actor: &Actor,
+    ) -> Result<User, AccountError> {
+        let name = UserName::parse(name)?;
+        let hash = self.passwords.hash(password).await?;
+        let user = users::insert(&self.db, &name, &hash, role)
+            .await
+            .map_err(|error| {
+                if is_unique_violation(&error) {
+                    AccountError::NameTaken(name.to_string())
+                } else {
+                    AccountError::Database(error)
+                }
+            })?;
+        self.audit(actor, "user.create", name.as_str()).await?;
+        Ok(user)
+    }
+
+    pub async fn set_password(
+        &self,
+        name: &str,
+        password: &Secret,
+        actor: &Actor,
+    ) -> Result<(), AccountError> {
+        let hash = self.passwords.hash(password).await?;
+        if !users::set_password_hash(&self.db, name, &hash).await? {
+            return Err(AccountError::NotFound(name.to_owned()));
+        }
+        self.audit(actor, "user.passwd", name).await
+    }
+
+    pub async fn set_state(
+        &self,
+        name: &str,
+        state: UserState,
+        actor: &Actor,
+    ) -> Result<(), AccountError> {
+        if !users::set_state(&self.db, name, state).await? {
+            return Err(AccountError::NotFound(name.to_owned()));
+        }
+        let action = match state {
+            UserState::Active => "user.enable",
+            UserState::Disabled => "user.disable",
+        };
+        self.audit(actor, action, name).await
+    }
+
+    pub async fn list(&self) -> Result<Vec<User>, AccountError> {
+        Ok(users::list(&self.db).await?)
+    }
+
+    /// Creates the `admin` user when there are no users at all. Returns the password it chose
+    /// when none was given, so the caller can show it once.
+    pub async fn ensure_first_admin(
+        &self,
+        password: Option<&Secret>,
+    ) -> Result<Option<Secret>, AccountError> {
+        if users::count(&self.db).await? > 0 {
+            return Ok(None);
+        }
+        let generated = password.is_none().then(tokens::random_password);
+        let chosen = password
+            .or(generated.as_ref())
+            .expect("one of the two is set");
+        match self
+            .create_user("admin", chosen, Role::Admin, &Actor::system())
+            .await
+        {
+            // Another process created the first user at the same moment: theirs stands.
+            Err(AccountError::NameTaken(_)) => Ok(None),
+            Err(error) => Err(error),
+            Ok(_) => Ok(generated),
+        }
+    }
+
+    /// Checks a user name with a password or an API token (passed as the password).
+    pub async fn authenticate(&self, name: &str, secret: &Secret) -> Result<User, AuthError> {
+        if tokens::looks_like_token(secret) {
+            return self.authenticate_token(name, secret).await;
+        }
+        let found = users::find_with_hash(&self.db, name).await?;
+        let hash = found.as_ref().map(|(_, hash)| hash.as_str());
+        if !self.passwords.verify(secret, hash).await {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let (user, _) = found.expect("a verified password has a user");
+        match user.state {
+            UserState::Active => Ok(user),
+            UserState::Disabled => Err(AuthError::Disabled(user.name)),
+        }
+    }
+
+    /// Tokens work with the owner's name or an empty user name, like other git hosts.
+    async fn authenticate_token(&self, name: &str, token: &Secret) -> Result<User, AuthError> {
+        let hash = tokens::hash(token);
+        let Some(user_id) = crate::db::tokens::owner_of(&self.db, &hash).await? else {
+            return Err(AuthError::InvalidCredentials);
+        };
+        let Some(user) = users::find_by_id(&self.db, user_id).await? else {
+            return Err(AuthError::InvalidCredentials);
+        };
+        if !name.is_empty() && name != user.name {
+            return Err(AuthError::InvalidCredentials);
+        }
+        match user.state {
+            UserState::Active => Ok(user),
+            UserState::Disabled => Err(AuthError::Disabled(user.name)),
+        }
+    }
+
+    /// Creates an API token for `name`; the token is returned once and stored only hashed.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        label: &str,
+        actor: &Actor,
+    ) -> Result<Secret, AccountError> {
+        let Some((user, _)) = users::find_with_hash(&self.db, name).await? else {
+            return Err(AccountError::NotFound(name.to_owned()));
+        };
+        let token = tokens::new_token();
+        crate::db::tokens::insert(&self.db, user.id, label, &tokens::hash(&token)).await?;
+        self.audit(actor, "token.create", name).await?;
+        Ok(token)
+    }
+
+    async fn audit(&self, actor: &Actor, action: &str, target: &str) -> Result<(), AccountError> {
+        let entry = AuditEntry {
+            actor: actor.name.clone(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            source: actor.source.clone(),
+        };
+        audit::record(&self.db, &entry).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,146 @@
+//! The HTTP server: shared state, the router of every feature, binding and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::accounts::{AccountError, Accounts, Passwords};
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::{self, Metrics};
+use crate::store::{self, StoreError};
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub accounts: Accounts,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot create the first admin user: {0}")]
+    FirstAdmin(#[from] AccountError),
+    #[error("cannot listen on {addr}: {source}. Choose another address with LMNOP_LISTEN")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// All routes, with the state they need.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(http::health::show_health))
+        .route("/metrics", get(http::metrics::show_metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::metrics::track_requests,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A server bound to its address, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the data directory and database, creates the first admin when there are no users,
+    /// and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let db = store::open_database(&config.data_dir, &config.database).await?;
+        store::prepare_data_dir(&config.data_dir)?;
+        let hashing_threads = std::thread::available_parallelism().map_or(2, usize::from);
+        let accounts = Accounts::new(db.clone(), Passwords::new(hashing_threads));
+        if let Some(password) = accounts
+            .ensure_first_admin(config.admin_password.as_ref())
+            .await?
+        {
+            // Shown once, on purpose: the operator has no other way to learn it.
+            tracing::warn!(
+                user = "admin",
+                password = password.expose(),
+                "created the first user; change its password with `lmnop user passwd admin`"
+            );
+        }
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let state = AppState {
+            config: Arc::new(config),
+            db,
+            accounts,
+            metrics: Metrics::new(),
+        };
+        Ok(Self {
+            router: router(state.clone()),
+            listener,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound TCP listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let address = self.local_addr();
+        tracing::info!(%address, "lmnop is listening");
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.state.db.close().await;
+        tracing::info!("lmnop stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        tokio::signal::ctrl_c()
+            .await
+            .expect("installing the SIGINT handler succeeds");
+    };
+    let terminate = async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler succeeds")
+            .recv()
+            .await;
+    };
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

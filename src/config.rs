@@ -1,0 +1,483 @@
+//! Settings: every one is an `LMNOP_*` environment variable and a flag, read once at start and
+//! passed in. Secrets may come from a file (`…_FILE`) and are held as [`Secret`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use crate::domain::Secret;
+
+/// Where lmnop keeps its state: needed by every command.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Directory for bare repositories, the SQLite database and secrets.
+    #[arg(long, env = "LMNOP_DATA_DIR", default_value = "./lmnop-data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`.
+    /// Default: SQLite at `DATA_DIR/lmnop.db`.
+    #[arg(long, env = "LMNOP_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// File holding the database URL (for URLs with a password).
+    #[arg(long, env = "LMNOP_DATABASE_URL_FILE", conflicts_with = "database_url")]
+    pub database_url_file: Option<PathBuf>,
+}
+
+/// Where functions run and where images go: needed by `serve` and `doctor`.
+#[derive(Args, Debug, Clone)]
+pub struct RuntimeArgs {
+    /// Where functions run: `docker` (the local engine, from DOCKER_HOST or the local socket)
+    /// or `openfaas` (an OpenFaaS gateway).
+    #[arg(long, env = "LMNOP_RUNTIME", value_enum, default_value_t = RuntimeKind::Docker)]
+    pub runtime: RuntimeKind,
+
+    /// OpenFaaS gateway URL, e.g. `http://gateway:8080` (with `--runtime openfaas`).
+    #[arg(long, env = "LMNOP_GATEWAY_URL")]
+    pub gateway_url: Option<String>,
+
+    /// OpenFaaS gateway user for basic auth.
+    #[arg(long, env = "LMNOP_GATEWAY_USER", default_value = "admin")]
+    pub gateway_user: String,
+
+    /// OpenFaaS gateway password.
+    #[arg(long, env = "LMNOP_GATEWAY_PASSWORD", hide_env_values = true)]
+    pub gateway_password: Option<String>,
+
+    /// File holding the OpenFaaS gateway password.
+    #[arg(
+        long,
+        env = "LMNOP_GATEWAY_PASSWORD_FILE",
+        conflicts_with = "gateway_password"
+    )]
+    pub gateway_password_file: Option<PathBuf>,
+
+    /// Registry to push images to, as `HOST[:PORT][/PREFIX]`. Unset: images stay on the engine.
+    #[arg(long, env = "LMNOP_REGISTRY")]
+    pub registry: Option<String>,
+
+    /// Registry user name.
+    #[arg(long, env = "LMNOP_REGISTRY_USER")]
+    pub registry_user: Option<String>,
+
+    /// Registry password or token.
+    #[arg(long, env = "LMNOP_REGISTRY_PASSWORD", hide_env_values = true)]
+    pub registry_password: Option<String>,
+
+    /// File holding the registry password or token.
+    #[arg(
+        long,
+        env = "LMNOP_REGISTRY_PASSWORD_FILE",
+        conflicts_with = "registry_password"
+    )]
+    pub registry_password_file: Option<PathBuf>,
+
+    /// Speak plain HTTP to the registry. Loopback registries (127.0.0.0/8, localhost) always do.
+    #[arg(long, env = "LMNOP_REGISTRY_INSECURE")]
+    pub registry_insecure: bool,
+}
+
+/// Settings of the server itself.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "LMNOP_LISTEN", default_value = "0.0.0.0:8000")]
+    pub listen: SocketAddr,
+
+    /// Password for the `admin` user created on first start (when there are no users).
+    /// Unset: a random one is printed once to the log.
+    #[arg(long, env = "LMNOP_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// File holding the first admin password.
+    #[arg(
+        long,
+        env = "LMNOP_ADMIN_PASSWORD_FILE",
+        conflicts_with = "admin_password"
+    )]
+    pub admin_password_file: Option<PathBuf>,
+
+    /// The URL people reach lmnop at, used in links printed to `git push` and in the portal.
+    /// Default: `http://HOSTNAME:PORT` from the listen address.
+    #[arg(long, env = "LMNOP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Serve function NAME at `NAME.<domain>` as well as at `/function/NAME`.
+    #[arg(long, env = "LMNOP_APPS_DOMAIN")]
+    pub apps_domain: Option<String>,
+
+    /// The branch whose pushes deploy.
+    #[arg(long, env = "LMNOP_DEPLOY_BRANCH", default_value = "main")]
+    pub deploy_branch: String,
+
+    /// Directory of function templates. Default: the `function-templates` shipped with lmnop.
+    #[arg(long, env = "LMNOP_TEMPLATES_DIR")]
+    pub templates_dir: Option<PathBuf>,
+}
+
+/// Where functions run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeKind {
+    Docker,
+    #[value(name = "openfaas")]
+    OpenFaas,
+}
+
+/// A setting that could not be used; says which and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {setting} from {path}: {source}")]
+    ReadFile {
+        setting: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{setting} is empty")]
+    Empty { setting: &'static str },
+    #[error("{setting}: {reason}")]
+    Invalid {
+        setting: &'static str,
+        reason: String,
+    },
+}
+
+/// The database to use.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: Secret,
+}
+
+impl DatabaseConfig {
+    /// SQLite in the data directory: the embedded default.
+    pub fn sqlite_in(data_dir: &Path) -> Self {
+        let path = data_dir.join("lmnop.db");
+        Self {
+            url: Secret::new(format!("sqlite://{}", encode_path(&path))),
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.url.expose().starts_with("sqlite:")
+    }
+
+    /// The URL with any password replaced, for messages.
+    pub fn display_url(&self) -> String {
+        redact_url(self.url.expose())
+    }
+}
+
+/// An OpenFaaS gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub url: String,
+    pub user: String,
+    pub password: Option<Secret>,
+}
+
+/// An image registry.
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    /// `HOST[:PORT][/PREFIX]`
+    pub address: String,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub insecure: bool,
+}
+
+impl RegistryConfig {
+    /// The registry's host and port, without the prefix.
+    pub fn host(&self) -> &str {
+        self.address.split('/').next().unwrap_or(&self.address)
+    }
+
+    /// The base URL of the registry's HTTP API.
+    pub fn api_base(&self) -> String {
+        let host = self.host();
+        let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+        let loopback = name == "localhost" || name.starts_with("127.") || name == "[::1]";
+        let scheme = if self.insecure || loopback {
+            "http"
+        } else {
+            "https"
+        };
+        format!("{scheme}://{host}")
+    }
+}
+
+/// Runtime and registry settings, resolved.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub kind: RuntimeKind,
+    pub gateway: Option<GatewayConfig>,
+    pub registry: Option<RegistryConfig>,
+}
+
+/// Everything `lmnop serve` needs, resolved and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub runtime: RuntimeConfig,
+    pub admin_password: Option<Secret>,
+    pub public_url: Option<String>,
+    pub apps_domain: Option<String>,
+    pub deploy_branch: String,
+    pub templates_dir: PathBuf,
+}
+
+impl Config {
+    /// Defaults for everything but the data directory: SQLite inside it, local Docker, no
+    /// registry, listening on an ephemeral loopback port. Tests and embedders start here.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database: DatabaseConfig::sqlite_in(&data_dir),
+            data_dir,
+            runtime: RuntimeConfig {
+                kind: RuntimeKind::Docker,
+                gateway: None,
+                registry: None,
+            },
+            admin_password: None,
+            public_url: None,
+            apps_domain: None,
+            deploy_branch: "main".to_owned(),
+            templates_dir: default_templates_dir(),
+        }
+    }
+
+    pub fn from_serve_args(args: ServeArgs) -> Result<Self, ConfigError> {
+        let store = StoreConfig::from_args(args.store)?;
+        let runtime = RuntimeConfig::from_args(args.runtime)?;
+        let admin_password = secret_setting(
+            "LMNOP_ADMIN_PASSWORD",
+            args.admin_password,
+            args.admin_password_file,
+        )?;
+        if args.deploy_branch.is_empty()
+            || args.deploy_branch.starts_with('-')
+            || args
+                .deploy_branch
+                .contains(['/', ' ', '\\', ':', '~', '^', '?', '*', '['])
+        {
+            return Err(ConfigError::Invalid {
+                setting: "LMNOP_DEPLOY_BRANCH",
+                reason: format!(
+                    "{:?} is not a plain branch name (like `main`)",
+                    args.deploy_branch
+                ),
+            });
+        }
+        Ok(Self {
+            listen: args.listen,
+            data_dir: store.data_dir,
+            database: store.database,
+            runtime,
+            admin_password,
+            public_url: args
+                .public_url
+                .map(|url| url.trim_end_matches('/').to_owned()),
+            apps_domain: args
+                .apps_domain
+                .map(|domain| domain.trim_matches('.').to_ascii_lowercase()),
+            deploy_branch: args.deploy_branch,
+            templates_dir: args.templates_dir.unwrap_or_else(default_templates_dir),
+        })
+    }
+}
+
+/// Data directory and database, resolved.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+}
+
+impl StoreConfig {
+    pub fn from_args(args: StoreArgs) -> Result<Self, ConfigError> {
+        let url = secret_setting(
+            "LMNOP_DATABASE_URL",
+            args.database_url,
+            args.database_url_file,
+        )?;
+        let database = match url {
+            None => DatabaseConfig::sqlite_in(&args.data_dir),
+            Some(url) => {
+                let text = url.expose();
+                if !(text.starts_with("sqlite:")
+                    || text.starts_with("postgres://")
+                    || text.starts_with("postgresql://"))
+                {
+                    return Err(ConfigError::Invalid {
+                        setting: "LMNOP_DATABASE_URL",
+                        reason: format!(
+                            "{} is neither `sqlite://PATH` nor `postgres://USER:PASSWORD@HOST/DB`",
+                            redact_url(text)
+                        ),
+                    });
+                }
+                DatabaseConfig { url }
+            }
+        };
+        Ok(Self {
+            data_dir: args.data_dir,
+            database,
+        })
+    }
+}
+
+impl RuntimeConfig {
+    pub fn from_args(args: RuntimeArgs) -> Result<Self, ConfigError> {
+        let gateway_password = secret_setting(
+            "LMNOP_GATEWAY_PASSWORD",
+            args.gateway_password,
+            args.gateway_password_file,
+        )?;
+        let gateway = match (args.runtime, args.gateway_url) {
+            (RuntimeKind::OpenFaas, None) => {
+                return Err(ConfigError::Invalid {
+                    setting: "LMNOP_GATEWAY_URL",
+                    reason: "the openfaas runtime needs the gateway's URL, e.g. \
+                             LMNOP_GATEWAY_URL=http://gateway:8080"
+                        .to_owned(),
+                });
+            }
+            (_, Some(url)) => Some(GatewayConfig {
+                url: url.trim_end_matches('/').to_owned(),
+                user: args.gateway_user,
+                password: gateway_password,
+            }),
+            (RuntimeKind::Docker, None) => None,
+        };
+        let registry_password = secret_setting(
+            "LMNOP_REGISTRY_PASSWORD",
+            args.registry_password,
+            args.registry_password_file,
+        )?;
+        let registry = args.registry.map(|address| RegistryConfig {
+            address: address.trim_end_matches('/').to_owned(),
+            user: args.registry_user,
+            password: registry_password,
+            insecure: args.registry_insecure,
+        });
+        Ok(Self {
+            kind: args.runtime,
+            gateway,
+            registry,
+        })
+    }
+}
+
+/// A secret given directly or as a file; a file's trailing newline is dropped.
+fn secret_setting(
+    setting: &'static str,
+    value: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<Option<Secret>, ConfigError> {
+    let value = match (value, file) {
+        (Some(value), _) => value,
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::ReadFile {
+                setting,
+                path,
+                source,
+            })?;
+            text.trim_end_matches(['\r', '\n']).to_owned()
+        }
+        (None, None) => return Ok(None),
+    };
+    if value.is_empty() {
+        return Err(ConfigError::Empty { setting });
+    }
+    Ok(Some(Secret::new(value)))
+}
+
+/// `function-templates/` next to the binary's crate when run from a checkout, else beside the
+/// current directory.
+fn default_templates_dir() -> PathBuf {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("function-templates");
+    if shipped.is_dir() {
+        shipped
+    } else {
+        PathBuf::from("function-templates")
+    }
+}
+
+/// Percent-encodes the few characters that would end a path inside a URL.
+fn encode_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' | ' ' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `scheme://user:password@host/…` → `scheme://user@host/…`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        assert_eq!(
+            redact_url("postgres://lmnop:s3cret@db:5432/lmnop"),
+            "postgres://lmnop@db:5432/lmnop"
+        );
+        assert_eq!(redact_url("sqlite://./x.db"), "sqlite://./x.db");
+        assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
+    }
+
+    #[test]
+    fn loopback_registries_speak_http() {
+        let registry = |address: &str| RegistryConfig {
+            address: address.to_owned(),
+            user: None,
+            password: None,
+            insecure: false,
+        };
+        assert_eq!(
+            registry("127.0.0.1:5000/fns").api_base(),
+            "http://127.0.0.1:5000"
+        );
+        assert_eq!(
+            registry("localhost:5000").api_base(),
+            "http://localhost:5000"
+        );
+        assert_eq!(
+            registry("registry.example.com/x").api_base(),
+            "https://registry.example.com"
+        );
+    }
+
+    #[test]
+    fn sqlite_urls_escape_special_characters() {
+        let config = DatabaseConfig::sqlite_in(Path::new("/tmp/a b?c"));
+        assert_eq!(config.url.expose(), "sqlite:///tmp/a%20b%3Fc/lmnop.db");
+    }
+}

@@ -1,0 +1,303 @@
+//! `lmnop doctor`: checks each part lmnop depends on and says, per part, what is wrong and what
+//! to do about it.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::{GatewayConfig, RegistryConfig, RuntimeConfig, StoreConfig};
+use crate::db::Db;
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The verdict on one part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ok(String),
+    Failed { problem: String, fix: String },
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub part: &'static str,
+    pub outcome: Outcome,
+}
+
+impl Check {
+    fn ok(part: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            part,
+            outcome: Outcome::Ok(detail.into()),
+        }
+    }
+
+    fn failed(part: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            part,
+            outcome: Outcome::Failed {
+                problem: problem.into(),
+                fix: fix.into(),
+            },
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        matches!(self.outcome, Outcome::Ok(_))
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.outcome {
+            Outcome::Ok(detail) => write!(f, "ok    {:<15} {detail}", self.part),
+            Outcome::Failed { problem, fix } => {
+                write!(
+                    f,
+                    "FAIL  {:<15} {problem}\n      {:<15} fix: {fix}",
+                    self.part, ""
+                )
+            }
+        }
+    }
+}
+
+/// Runs every check that applies to this configuration, in a fixed order.
+pub async fn run(store: &StoreConfig, runtime: &RuntimeConfig) -> Vec<Check> {
+    let mut checks = vec![
+        check_data_dir(&store.data_dir),
+        check_database(store).await,
+        check_docker().await,
+    ];
+    if let Some(registry) = &runtime.registry {
+        checks.push(check_registry(registry).await);
+    }
+    if let Some(gateway) = &runtime.gateway {
+        checks.push(check_gateway(gateway).await);
+    }
+    checks
+}
+
+fn check_data_dir(path: &Path) -> Check {
+    const PART: &str = "data directory";
+    let fix = "set LMNOP_DATA_DIR to a directory lmnop may write, or fix its permissions";
+    if !path.exists() {
+        let parent = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        return if parent.is_dir() {
+            Check::ok(PART, format!("{} (created at first start)", path.display()))
+        } else {
+            Check::failed(
+                PART,
+                format!(
+                    "{} cannot be created: {} is not a directory",
+                    path.display(),
+                    parent.display()
+                ),
+                fix,
+            )
+        };
+    }
+    let probe = path.join(".doctor-write-test");
+    match std::fs::write(&probe, b"lmnop").and_then(|()| std::fs::remove_file(&probe)) {
+        Ok(()) => Check::ok(PART, format!("{} (writable)", path.display())),
+        Err(error) => Check::failed(
+            PART,
+            format!("{} is not writable: {error}", path.display()),
+            fix,
+        ),
+    }
+}
+
+async fn check_database(store: &StoreConfig) -> Check {
+    const PART: &str = "database";
+    let shown = store.database.display_url();
+    let default_sqlite = crate::config::DatabaseConfig::sqlite_in(&store.data_dir);
+    if store.database.url.expose() == default_sqlite.url.expose()
+        && !store.data_dir.join("lmnop.db").exists()
+    {
+        return Check::ok(PART, format!("{shown} (created at first start)"));
+    }
+    let connected = tokio::time::timeout(TIMEOUT * 2, Db::connect(&store.database)).await;
+    let db = match connected {
+        Ok(Ok(db)) => db,
+        Ok(Err(error)) => {
+            return Check::failed(
+                PART,
+                error.to_string(),
+                "start the database server, or fix LMNOP_DATABASE_URL",
+            );
+        }
+        Err(_) => {
+            return Check::failed(
+                PART,
+                format!("{shown} did not answer within {}s", (TIMEOUT * 2).as_secs()),
+                "start the database server, or fix LMNOP_DATABASE_URL",
+            );
+        }
+    };
+    let known = db
+        .migrator()
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .count();
+    let applied = match applied_migrations(&db).await {
+        Ok(applied) => applied,
+        Err(error) => {
+            return Check::failed(
+                PART,
+                format!("{shown}: {error}"),
+                "check the database user's rights",
+            );
+        }
+    };
+    db.close().await;
+    if applied < known {
+        Check::failed(
+            PART,
+            format!("{shown}: {applied} of {known} migrations applied"),
+            "run `lmnop migrate` (serve also migrates at start)",
+        )
+    } else {
+        Check::ok(PART, format!("{shown}, schema up to date"))
+    }
+}
+
+async fn applied_migrations(db: &Db) -> Result<usize, sqlx::Error> {
+    use sqlx::Row;
+    let exists = match db.backend() {
+        crate::db::Backend::Sqlite => {
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+        }
+        crate::db::Backend::Postgres => {
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = '_sqlx_migrations'"
+        }
+    };
+    let tables: i64 = sqlx::query(exists)
+        .fetch_one(db.reader())
+        .await?
+        .try_get("n")?;
+    if tables == 0 {
+        return Ok(0);
+    }
+    let applied: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(db.reader())
+            .await?
+            .try_get("n")?;
+    Ok(usize::try_from(applied).unwrap_or(0))
+}
+
+/// Where bollard will look for the engine, for messages.
+pub fn docker_host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
+}
+
+async fn check_docker() -> Check {
+    const PART: &str = "docker engine";
+    let host = docker_host();
+    let fix = "start the Docker engine (`dockerd`, or `systemctl start docker`) or point DOCKER_HOST at it";
+    let docker = match bollard::Docker::connect_with_defaults() {
+        Ok(docker) => docker,
+        Err(error) => return Check::failed(PART, format!("{host}: {error}"), fix),
+    };
+    let answered = tokio::time::timeout(TIMEOUT, async {
+        let docker = docker.negotiate_version().await?;
+        docker.version().await
+    })
+    .await;
+    match answered {
+        Ok(Ok(version)) => Check::ok(
+            PART,
+            format!(
+                "{host}, Docker {} (API {})",
+                version.version.unwrap_or_default(),
+                version.api_version.unwrap_or_default()
+            ),
+        ),
+        Ok(Err(error)) => Check::failed(PART, format!("cannot reach {host}: {error}"), fix),
+        Err(_) => Check::failed(
+            PART,
+            format!("{host} did not answer within {}s", TIMEOUT.as_secs()),
+            fix,
+        ),
+    }
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .build()
+        .expect("a client with a timeout builds")
+}
+
+async fn check_registry(registry: &RegistryConfig) -> Check {
+    const PART: &str = "registry";
+    let url = format!("{}/v2/", registry.api_base());
+    let mut request = http_client().get(&url);
+    if let Some(user) = &registry.user {
+        request = request.basic_auth(user, registry.password.as_ref().map(|p| p.expose()));
+    }
+    match request.send().await {
+        Ok(response) if response.status().is_success() => {
+            Check::ok(PART, format!("{} ({url} answers)", registry.address))
+        }
+        Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED => Check::failed(
+            PART,
+            format!("{url} refused the credentials (401)"),
+            "set LMNOP_REGISTRY_USER and LMNOP_REGISTRY_PASSWORD (or …_FILE)",
+        ),
+        Ok(response) => Check::failed(
+            PART,
+            format!("{url} answered {}", response.status()),
+            "check that LMNOP_REGISTRY names a Docker registry (HOST:PORT/PREFIX)",
+        ),
+        Err(error) => Check::failed(
+            PART,
+            format!("cannot reach {url}: {}", error_chain(&error)),
+            "start the registry or fix LMNOP_REGISTRY (LMNOP_REGISTRY_INSECURE for plain HTTP)",
+        ),
+    }
+}
+
+async fn check_gateway(gateway: &GatewayConfig) -> Check {
+    const PART: &str = "gateway";
+    let url = format!("{}/system/functions", gateway.url);
+    let request = http_client()
+        .get(&url)
+        .basic_auth(&gateway.user, gateway.password.as_ref().map(|p| p.expose()));
+    match request.send().await {
+        Ok(response) if response.status().is_success() => {
+            Check::ok(PART, format!("{} (credentials accepted)", gateway.url))
+        }
+        Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED => Check::failed(
+            PART,
+            format!("{url} refused the credentials (401)"),
+            "set LMNOP_GATEWAY_USER and LMNOP_GATEWAY_PASSWORD (or …_FILE)",
+        ),
+        Ok(response) => Check::failed(
+            PART,
+            format!("{url} answered {}", response.status()),
+            "check that LMNOP_GATEWAY_URL is the OpenFaaS gateway",
+        ),
+        Err(error) => Check::failed(
+            PART,
+            format!("cannot reach {url}: {}", error_chain(&error)),
+            "start the gateway or fix LMNOP_GATEWAY_URL",
+        ),
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,7 @@
+//! Validated names and other small value types shared by every feature.
+
+mod name;
+mod secret;
+
+pub use name::{FunctionName, NameError, UserName};
+pub use secret::Secret;

@@ -1,0 +1,242 @@
+//! Signing in: passwords, tokens, disabled users, and that an unknown user looks like a wrong
+//! password.
+
+use std::time::{Duration, Instant};
+
+use lmnop::accounts::{AccountError, Accounts, Actor, AuthError, Passwords};
+use lmnop::db::Db;
+use lmnop::db::users::{Role, UserState};
+use lmnop::domain::Secret;
+
+use crate::support::TestDatabase;
+
+async fn accounts() -> (Accounts, Db, TestDatabase, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let test_db = TestDatabase::new(&dir.path().join("data")).await;
+    lmnop::store::prepare_data_dir(&dir.path().join("data")).expect("data dir");
+    let db = Db::open(&test_db.config).await.expect("db");
+    (
+        Accounts::new(db.clone(), Passwords::new(2)),
+        db,
+        test_db,
+        dir,
+    )
+}
+
+fn secret(text: &str) -> Secret {
+    Secret::new(text)
+}
+
+#[tokio::test]
+async fn passwords_tokens_and_disabled_users() {
+    let (accounts, _db, _test_db, _dir) = accounts().await;
+    let cli = Actor::cli();
+    accounts
+        .create_user("gina", &secret("gina-password"), Role::Member, &cli)
+        .await
+        .expect("create");
+
+    let user = accounts
+        .authenticate("gina", &secret("gina-password"))
+        .await
+        .expect("sign in");
+    assert_eq!(user.name, "gina");
+    assert!(matches!(
+        accounts
+            .authenticate("gina", &secret("wrong-password"))
+            .await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        accounts
+            .authenticate("nobody", &secret("gina-password"))
+            .await,
+        Err(AuthError::InvalidCredentials)
+    ));
+
+    let token = accounts
+        .create_token("gina", "ci", &cli)
+        .await
+        .expect("token");
+    assert_eq!(
+        accounts
+            .authenticate("gina", &token)
+            .await
+            .expect("token")
+            .name,
+        "gina"
+    );
+    assert_eq!(
+        accounts.authenticate("", &token).await.expect("token").name,
+        "gina"
+    );
+    assert!(matches!(
+        accounts.authenticate("someone-else", &token).await,
+        Err(AuthError::InvalidCredentials)
+    ));
+
+    accounts
+        .set_state("gina", UserState::Disabled, &cli)
+        .await
+        .expect("disable");
+    assert!(matches!(
+        accounts
+            .authenticate("gina", &secret("gina-password"))
+            .await,
+        Err(AuthError::Disabled(_))
+    ));
+    assert!(matches!(
+        accounts.authenticate("gina", &token).await,
+        Err(AuthError::Disabled(_))
+    ));
+    // A wrong password says nothing about the account being disabled.
+    assert!(matches!(
+        accounts
+            .authenticate("gina", &secret("wrong-password"))
+            .await,
+        Err(AuthError::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
+async fn every_change_is_in_the_audit_log() {
+    let (accounts, db, _test_db, _dir) = accounts().await;
+    let cli = Actor::cli();
+    accounts
+        .create_user("hank", &secret("hank-password"), Role::Member, &cli)
+        .await
+        .expect("create");
+    accounts
+        .set_password("hank", &secret("hank-password-2"), &cli)
+        .await
+        .expect("passwd");
+    accounts
+        .set_state("hank", UserState::Disabled, &cli)
+        .await
+        .expect("disable");
+    accounts
+        .create_token("hank", "deploy", &cli)
+        .await
+        .expect("token");
+    let actions: Vec<String> = lmnop::db::audit::recent(&db, 10)
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|entry| entry.target == "hank")
+        .map(|entry| entry.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["token.create", "user.disable", "user.passwd", "user.create"]
+    );
+}
+
+#[tokio::test]
+async fn first_start_creates_admin_once() {
+    let (accounts, _db, _test_db, _dir) = accounts().await;
+    let generated = accounts
+        .ensure_first_admin(None)
+        .await
+        .expect("first admin");
+    let password = generated.expect("a random password when none was given");
+    let admin = accounts
+        .authenticate("admin", &password)
+        .await
+        .expect("admin signs in");
+    assert_eq!(admin.role, Role::Admin);
+    // Users exist now: nothing more is created or changed.
+    assert!(
+        accounts
+            .ensure_first_admin(Some(&secret("other-password")))
+            .await
+            .expect("again")
+            .is_none()
+    );
+    assert!(accounts.authenticate("admin", &password).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_unknown_user_costs_as_much_as_a_wrong_password() {
+    let (accounts, _db, _test_db, _dir) = accounts().await;
+    accounts
+        .create_user(
+            "ivan",
+            &secret("ivan-password"),
+            Role::Member,
+            &Actor::cli(),
+        )
+        .await
+        .expect("create");
+    let median = |mut samples: Vec<Duration>| {
+        samples.sort();
+        samples[samples.len() / 2]
+    };
+    let mut wrong = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let _ = accounts
+            .authenticate("ivan", &secret("wrong-password"))
+            .await;
+        wrong.push(started.elapsed());
+        let started = Instant::now();
+        let _ = accounts
+            .authenticate("nobody-here", &secret("wrong-password"))
+            .await;
+        unknown.push(started.elapsed());
+    }
+    let (wrong, unknown) = (median(wrong), median(unknown));
+    // Without the dummy hash an unknown user answers in microseconds, a wrong password in
+    // tens of milliseconds; the bound is loose so a noisy machine cannot trip it.
+    assert!(
+        unknown * 3 >= wrong,
+        "unknown user {unknown:?} vs wrong password {wrong:?}: timing tells them apart"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_writers_never_see_a_locked_database() {
+    let (accounts, _db, _test_db, _dir) = accounts().await;
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let accounts = accounts.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = format!("user-{i}");
+            accounts
+                .create_user(
+                    &name,
+                    &Secret::new("password-123"),
+                    Role::Member,
+                    &Actor::cli(),
+                )
+                .await?;
+            accounts
+                .set_state(&name, UserState::Disabled, &Actor::cli())
+                .await?;
+            accounts.list().await?;
+            Ok::<_, AccountError>(())
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task").expect("no database error");
+    }
+    assert_eq!(accounts.list().await.expect("list").len(), 24);
+}
+
+#[tokio::test]
+async fn oversized_passwords_are_refused_without_hashing() {
+    let (accounts, _db, _test_db, _dir) = accounts().await;
+    let huge = Secret::new("x".repeat(1024 * 1024));
+    assert!(matches!(
+        accounts.authenticate("admin", &huge).await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        accounts
+            .create_user("jane", &huge, Role::Member, &Actor::cli())
+            .await,
+        Err(AccountError::Password(
+            lmnop::accounts::PasswordError::TooLong
+        ))
+    ));
+}

@@ -1,0 +1,12 @@
+//! Black-box and in-process tests of lmnop, in one binary so it links once.
+//!
+//! Every test that touches the database runs against the backend named by
+//! `LMNOP_TEST_DATABASE` (`sqlite`, the default, or `postgres`); `scripts/test` runs the whole
+//! suite once per backend.
+
+mod accounts;
+mod cli;
+mod database;
+mod doctor;
+mod serve;
+mod support;

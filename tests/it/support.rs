@@ -1,0 +1,257 @@
+//! Test helpers: per-test databases, a server on port 0, the `lmnop` binary, and the rule that
+//! a part listed in `LMNOP_TEST_REQUIRE` must be there (the test fails instead of skipping).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lmnop::app::Application;
+use lmnop::config::{Config, DatabaseConfig};
+use lmnop::domain::Secret;
+use rand::Rng;
+use sqlx::migrate::MigrateDatabase;
+use tempfile::TempDir;
+
+/// Something outside the test process that some tests need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Docker,
+}
+
+impl Part {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Docker => "docker",
+        }
+    }
+}
+
+/// True when `part` is listed in `LMNOP_TEST_REQUIRE`.
+pub fn required(part: Part) -> bool {
+    std::env::var("LMNOP_TEST_REQUIRE")
+        .unwrap_or_default()
+        .split(',')
+        .any(|listed| listed.trim() == part.name())
+}
+
+/// Whether a test may go on: true when `available`; false (skip, with a note) when it is not and
+/// the part is optional; a panic when it is not and the part is required.
+pub fn need(part: Part, available: bool, why: &str) -> bool {
+    if available {
+        return true;
+    }
+    assert!(
+        !required(part),
+        "{} is required (LMNOP_TEST_REQUIRE) but not available: {why}",
+        part.name()
+    );
+    eprintln!("skipped: {} not available ({why})", part.name());
+    false
+}
+
+/// Whether a Docker engine answers at DOCKER_HOST or the local socket.
+pub async fn docker_available() -> bool {
+    let Ok(docker) = bollard::Docker::connect_with_defaults() else {
+        return false;
+    };
+    docker.ping().await.is_ok()
+}
+
+pub fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        lmnop::telemetry::init(lmnop::telemetry::LogFormat::Human, "debug");
+    }
+}
+
+/// A database of its own for one test, of the backend `LMNOP_TEST_DATABASE` names. A PostgreSQL
+/// database is dropped when this goes out of scope.
+pub struct TestDatabase {
+    pub config: DatabaseConfig,
+    postgres_url: Option<String>,
+}
+
+impl TestDatabase {
+    pub fn is_postgres() -> bool {
+        std::env::var("LMNOP_TEST_DATABASE").is_ok_and(|value| value == "postgres")
+    }
+
+    /// A fresh database: SQLite at the default place inside `data_dir`, or a new PostgreSQL
+    /// database created with `LMNOP_TEST_POSTGRES_URL`'s role.
+    pub async fn new(data_dir: &Path) -> Self {
+        if !Self::is_postgres() {
+            return Self {
+                config: DatabaseConfig::sqlite_in(data_dir),
+                postgres_url: None,
+            };
+        }
+        let base = std::env::var("LMNOP_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://lmnop:lmnop@127.0.0.1:5432/lmnop".to_owned());
+        let (server, _) = base
+            .rsplit_once('/')
+            .expect("LMNOP_TEST_POSTGRES_URL ends in /DB");
+        let suffix: u64 = rand::thread_rng().r#gen();
+        let url = format!("{server}/lmnop_test_{suffix:x}");
+        sqlx::any::install_default_drivers();
+        sqlx::Any::create_database(&url)
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "LMNOP_TEST_DATABASE=postgres but no test database could be created with \
+                     {server}: {error}"
+                )
+            });
+        Self {
+            config: DatabaseConfig {
+                url: Secret::new(url.clone()),
+            },
+            postgres_url: Some(url),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        self.config.url.expose()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(url) = self.postgres_url.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime: use a thread with a runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread runtime builds");
+            runtime.block_on(sqlx::Any::force_drop_database(&url))
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: a test database could not be dropped");
+        }
+    }
+}
+
+/// The admin password every test server starts with.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// A server on a free loopback port, with its own data directory and database.
+pub struct TestApp {
+    pub address: SocketAddr,
+    _dir: TempDir,
+    _db: TestDatabase,
+    pub state: lmnop::app::AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Shuts the server down gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server ran");
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    init_logs();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let db = TestDatabase::new(&data_dir).await;
+    let mut config = Config::with_data_dir(&data_dir);
+    config.database = db.config.clone();
+    config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    let app = Application::build(config).await.expect("the app starts");
+    let address = app.local_addr();
+    let state = app.state().clone();
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        _dir: dir,
+        _db: db,
+        state,
+        shutdown: Some(shutdown),
+        task: Some(task),
+    }
+}
+
+/// The `lmnop` binary with a clean environment: only PATH, HOME, DOCKER_HOST and what the test
+/// sets.
+pub fn lmnop() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lmnop"));
+    command.env_clear();
+    for kept in ["PATH", "HOME", "DOCKER_HOST"] {
+        if let Some(value) = std::env::var_os(kept) {
+            command.env(kept, value);
+        }
+    }
+    command
+}
+
+/// `lmnop` pointed at a data directory and a test database.
+pub fn lmnop_with(data_dir: &Path, db: &TestDatabase) -> Command {
+    let mut command = lmnop();
+    command.env("LMNOP_DATA_DIR", data_dir);
+    if TestDatabase::is_postgres() {
+        command.env("LMNOP_DATABASE_URL", db.url());
+    }
+    command
+}
+
+/// A scratch directory and a database for black-box command tests.
+pub struct Workspace {
+    pub dir: TempDir,
+    pub db: TestDatabase,
+}
+
+impl Workspace {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = TestDatabase::new(&dir.path().join("data")).await;
+        Self { dir, db }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn lmnop(&self) -> Command {
+        lmnop_with(&self.data_dir(), &self.db)
+    }
+}
+
+/// Runs a command with `stdin` as its input; returns (exit code, stdout, stderr).
+pub fn run(command: &mut Command, stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lmnop starts");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin accepts input");
+    let output = child.wait_with_output().expect("lmnop finishes");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
