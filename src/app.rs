@@ -12,6 +12,9 @@ use tower_http::trace::TraceLayer;
 use crate::accounts::{AccountError, Accounts, Passwords};
 use crate::config::Config;
 use crate::db::Db;
+use crate::git::hook_server::HookServer;
+use crate::git::locks::RepoLocks;
+use crate::git::repos::{RepoError, Repos};
 use crate::http::{self, Metrics};
 use crate::store::{self, StoreError};
 
@@ -22,6 +25,9 @@ pub struct AppState {
     pub db: Db,
     pub accounts: Accounts,
     pub metrics: Arc<Metrics>,
+    pub repos: Arc<Repos>,
+    pub hooks: Arc<HookServer>,
+    pub push_locks: Arc<RepoLocks>,
 }
 
 /// Why the server could not start.
@@ -31,6 +37,10 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot create the first admin user: {0}")]
     FirstAdmin(#[from] AccountError),
+    #[error("cannot prepare the repositories: {0}")]
+    Repos(#[from] RepoError),
+    #[error("cannot open the hook socket in the data directory: {0}")]
+    HookSocket(std::io::Error),
     #[error("cannot listen on {addr}: {source}. Choose another address with LMNOP_LISTEN")]
     Bind {
         addr: SocketAddr,
@@ -41,6 +51,7 @@ pub enum StartError {
 /// All routes, with the state they need.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(crate::git::routes())
         .route("/healthz", get(http::health::show_health))
         .route("/metrics", get(http::metrics::show_metrics))
         .layer(axum::middleware::from_fn_with_state(
@@ -54,6 +65,7 @@ pub fn router(state: AppState) -> Router {
 /// A server bound to its address, ready to run.
 pub struct Application {
     listener: TcpListener,
+    hook_listener: tokio::net::UnixListener,
     router: Router,
     state: AppState,
 }
@@ -64,6 +76,13 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let db = store::open_database(&config.data_dir, &config.database).await?;
         store::prepare_data_dir(&config.data_dir)?;
+        // git runs hooks inside the repository: every path handed to it must be absolute.
+        let mut config = config;
+        config.data_dir =
+            std::fs::canonicalize(&config.data_dir).map_err(|source| StoreError::DataDir {
+                path: config.data_dir.clone(),
+                source,
+            })?;
         let hashing_threads = std::thread::available_parallelism().map_or(2, usize::from);
         let accounts = Accounts::new(db.clone(), Passwords::new(hashing_threads));
         if let Some(password) = accounts
@@ -77,6 +96,10 @@ impl Application {
                 "created the first user; change its password with `lmnop user passwd admin`"
             );
         }
+        let repos =
+            Repos::open(&config.data_dir, &config.hook_binary, &config.deploy_branch).await?;
+        let (hooks, hook_listener) =
+            HookServer::bind(&config.data_dir).map_err(StartError::HookSocket)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -89,10 +112,14 @@ impl Application {
             db,
             accounts,
             metrics: Metrics::new(),
+            repos: Arc::new(repos),
+            hooks,
+            push_locks: Arc::new(RepoLocks::default()),
         };
         Ok(Self {
             router: router(state.clone()),
             listener,
+            hook_listener,
             state,
         })
     }
@@ -113,6 +140,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let address = self.local_addr();
+        let hooks = tokio::spawn(
+            self.state
+                .hooks
+                .clone()
+                .serve(self.hook_listener, self.state.clone()),
+        );
         tracing::info!(%address, "lmnop is listening");
         let service = self
             .router
@@ -120,6 +153,7 @@ impl Application {
         axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
+        hooks.abort();
         self.state.db.close().await;
         tracing::info!("lmnop stopped");
         Ok(())

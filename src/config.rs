@@ -120,6 +120,27 @@ pub struct ServeArgs {
     /// Directory of function templates. Default: the `function-templates` shipped with lmnop.
     #[arg(long, env = "LMNOP_TEMPLATES_DIR")]
     pub templates_dir: Option<PathBuf>,
+
+    /// Largest push accepted, in bytes or with a K, M or G suffix (e.g. `512M`).
+    #[arg(long, env = "LMNOP_MAX_PUSH_SIZE", default_value = "1G", value_parser = parse_size)]
+    pub max_push_size: u64,
+}
+
+/// `1024`, `64K`, `512M`, `2G` → bytes (binary multiples).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, shift) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 30),
+        _ => (text, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?} is not a size like 1048576, 512M or 2G"))
 }
 
 /// Where functions run.
@@ -231,6 +252,10 @@ pub struct Config {
     pub apps_domain: Option<String>,
     pub deploy_branch: String,
     pub templates_dir: PathBuf,
+    /// Largest push accepted, in bytes.
+    pub max_push_bytes: u64,
+    /// The `lmnop` binary git's pre-receive hook runs (this one, unless embedded elsewhere).
+    pub hook_binary: PathBuf,
 }
 
 impl Config {
@@ -252,6 +277,8 @@ impl Config {
             apps_domain: None,
             deploy_branch: "main".to_owned(),
             templates_dir: default_templates_dir(),
+            max_push_bytes: 1 << 30,
+            hook_binary: current_binary(),
         }
     }
 
@@ -291,6 +318,8 @@ impl Config {
                 .map(|domain| domain.trim_matches('.').to_ascii_lowercase()),
             deploy_branch: args.deploy_branch,
             templates_dir: args.templates_dir.unwrap_or_else(default_templates_dir),
+            max_push_bytes: args.max_push_size,
+            hook_binary: current_binary(),
         })
     }
 }
@@ -412,6 +441,11 @@ fn default_templates_dir() -> PathBuf {
     }
 }
 
+/// The running executable, for the hook to call back.
+fn current_binary() -> PathBuf {
+    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("lmnop"))
+}
+
 /// Percent-encodes the few characters that would end a path inside a URL.
 fn encode_path(path: &Path) -> String {
     let mut out = String::new();
@@ -473,6 +507,17 @@ mod tests {
             registry("registry.example.com/x").api_base(),
             "https://registry.example.com"
         );
+    }
+
+    #[test]
+    fn sizes_take_suffixes() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999G").is_err());
     }
 
     #[test]

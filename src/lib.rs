@@ -10,6 +10,8 @@ pub mod config;
 pub mod db;
 pub mod doctor;
 pub mod domain;
+pub mod git;
 pub mod http;
+pub mod push;
 pub mod store;
 pub mod telemetry;

@@ -39,6 +39,15 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Check the database, Docker engine, registry and gateway; exit 1 when one is down.
     Doctor(DoctorArgs),
+    /// Internal: git hooks that hand a push to the running server.
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HookCommand {
+    /// Run by `git receive-pack`: relays the push to the server and exits with its verdict.
+    PreReceive,
 }
 
 #[derive(Args, Debug)]
@@ -58,6 +67,10 @@ pub struct DoctorArgs {
 /// Parses the command line, runs the command, and turns failures into a message and exit 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Hook(HookCommand::PreReceive) = cli.command {
+        // No logging set-up and no runtime: git relays everything this prints to the pusher.
+        return crate::git::run_pre_receive();
+    }
     telemetry::init(cli.log_format, &cli.log_filter);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -101,6 +114,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             db.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Hook(HookCommand::PreReceive) => Ok(crate::git::run_pre_receive()),
         Command::Doctor(args) => {
             let store = StoreConfig::from_args(args.store)?;
             let runtime = RuntimeConfig::from_args(args.runtime)?;

@@ -6,6 +6,7 @@
 //! pool and never meet "database is locked"; reads use a wider pool.
 
 pub mod audit;
+pub mod functions;
 pub mod tokens;
 pub mod users;
 

@@ -55,7 +55,8 @@ async fn an_invalid_name_is_refused_before_anything_is_written() {
     let ws = Workspace::new().await;
     for name in ["App", "../x", "-x", "a/b", "a;id", &"a".repeat(33)] {
         let (code, _, err) = run(
-            ws.lmnop().args(["user", "add", "--password-stdin", "--", name]),
+            ws.lmnop()
+                .args(["user", "add", "--password-stdin", "--", name]),
             "password-123\n",
         );
         assert_eq!(code, 1, "{name}: {err}");

@@ -8,5 +8,7 @@ mod accounts;
 mod cli;
 mod database;
 mod doctor;
+mod git;
+mod gitutil;
 mod serve;
 mod support;

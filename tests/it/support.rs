@@ -151,6 +151,35 @@ impl TestApp {
         format!("http://{}{path}", self.address)
     }
 
+    /// A git URL for `repo` with credentials in it.
+    pub fn git_url(&self, user: &str, password: &str, repo: &str) -> String {
+        format!("http://{user}:{password}@{}/scm/{repo}", self.address)
+    }
+
+    /// The admin's git URL for `repo`.
+    pub fn admin_url(&self, repo: &str) -> String {
+        self.git_url("admin", ADMIN_PASSWORD, repo)
+    }
+
+    /// The data directory's repositories folder.
+    pub fn repos_dir(&self) -> PathBuf {
+        self.state.config.data_dir.join("repos")
+    }
+
+    /// Creates a member account.
+    pub async fn add_user(&self, name: &str, password: &str) -> lmnop::db::users::User {
+        self.state
+            .accounts
+            .create_user(
+                name,
+                &Secret::new(password),
+                lmnop::db::users::Role::Member,
+                &lmnop::accounts::Actor::cli(),
+            )
+            .await
+            .expect("create user")
+    }
+
     /// Shuts the server down gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
@@ -170,6 +199,7 @@ pub async fn spawn_app() -> TestApp {
     let mut config = Config::with_data_dir(&data_dir);
     config.database = db.config.clone();
     config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    config.hook_binary = PathBuf::from(env!("CARGO_BIN_EXE_lmnop"));
     let app = Application::build(config).await.expect("the app starts");
     let address = app.local_addr();
     let state = app.state().clone();

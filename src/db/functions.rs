@@ -1,0 +1,57 @@
+//! The `functions` table: one row per function (and repository), with its owner.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, unix_now};
+
+/// A function as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub id: i64,
+    pub name: String,
+    pub owner_id: Option<i64>,
+    pub desired_replicas: i64,
+    pub current_release_id: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, name, owner_id, desired_replicas, current_release_id, created_at";
+
+fn from_row(row: &AnyRow) -> Result<Function, sqlx::Error> {
+    Ok(Function {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        owner_id: row.try_get("owner_id")?,
+        desired_replicas: row.try_get("desired_replicas")?,
+        current_release_id: row.try_get("current_release_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn find(db: &Db, name: &str) -> Result<Option<Function>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM functions WHERE name = $1"))
+        .bind(name)
+        .fetch_optional(db.reader())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Records a new function owned by `owner_id`; an existing row is left as it is.
+pub async fn ensure(db: &Db, name: &str, owner_id: i64) -> Result<Function, sqlx::Error> {
+    let now = unix_now();
+    sqlx::query(
+        "INSERT INTO functions (name, owner_id, desired_replicas, created_at, updated_at) \
+         VALUES ($1, $2, 1, $3, $3) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(owner_id)
+    .bind(now)
+    .execute(db.writer())
+    .await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM functions WHERE name = $1"))
+        .bind(name)
+        .fetch_one(db.writer())
+        .await?;
+    from_row(&row)
+}

@@ -1,0 +1,68 @@
+//! `lmnop hook pre-receive`: run by `git receive-pack`. Hands the ref updates and the quarantine
+//! to the server, prints what the server streams back (git relays it to the pusher as
+//! `remote: …`), and exits with the server's verdict.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::process::ExitCode;
+
+use super::hook_server::{HookMessage, HookRequest, SOCKET_ENV, TOKEN_ENV};
+use crate::push::{Quarantine, RefUpdate};
+
+/// Runs the hook; any failure rejects the push with a line saying why.
+pub fn run_pre_receive() -> ExitCode {
+    match relay() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            println!("error: lmnop's pre-receive hook failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn relay() -> anyhow::Result<bool> {
+    let socket = std::env::var(SOCKET_ENV)
+        .map_err(|_| anyhow::anyhow!("{SOCKET_ENV} is not set: this hook runs only under lmnop"))?;
+    let token = std::env::var(TOKEN_ENV)
+        .map_err(|_| anyhow::anyhow!("{TOKEN_ENV} is not set: this hook runs only under lmnop"))?;
+    let mut updates = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let mut fields = line.split_whitespace();
+        if let (Some(old), Some(new), Some(name)) = (fields.next(), fields.next(), fields.next()) {
+            updates.push(RefUpdate {
+                old: old.to_owned(),
+                new: new.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let request = HookRequest {
+        token,
+        updates,
+        quarantine: Quarantine {
+            object_directory: env("GIT_OBJECT_DIRECTORY"),
+            alternate_object_directories: env("GIT_ALTERNATE_OBJECT_DIRECTORIES"),
+            quarantine_path: env("GIT_QUARANTINE_PATH"),
+        },
+    };
+    let mut stream = UnixStream::connect(&socket)
+        .map_err(|error| anyhow::anyhow!("cannot reach the lmnop server at {socket}: {error}"))?;
+    let mut line = serde_json::to_vec(&request)?;
+    line.push(b'\n');
+    stream.write_all(&line)?;
+    let stdout = std::io::stdout();
+    for line in BufReader::new(stream).lines() {
+        match serde_json::from_str::<HookMessage>(&line?)? {
+            HookMessage::Line { text } => {
+                let mut out = stdout.lock();
+                writeln!(out, "{text}")?;
+                out.flush()?;
+            }
+            HookMessage::Verdict { accept } => return Ok(accept),
+        }
+    }
+    anyhow::bail!("the lmnop server closed the connection before deciding")
+}

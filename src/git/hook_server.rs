@@ -1,0 +1,187 @@
+//! The server end of the pre-receive hook: a Unix socket (owner-only) where `lmnop hook
+//! pre-receive` hands over a push with its per-push token, and gets the pipeline's output and
+//! verdict back as JSON lines.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+use crate::push::{self, Output, Push, Quarantine, RefUpdate, Verdict};
+
+/// Environment variables that tell the hook where the server is and which push it is.
+pub const SOCKET_ENV: &str = "LMNOP_HOOK_SOCKET";
+pub const TOKEN_ENV: &str = "LMNOP_HOOK_TOKEN";
+
+/// The largest request a hook may send (ref updates of a big push fit easily).
+const MAX_REQUEST_BYTES: u64 = 4 * 1024 * 1024;
+
+/// What the hook sends: one JSON line.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HookRequest {
+    pub token: String,
+    pub updates: Vec<RefUpdate>,
+    pub quarantine: Quarantine,
+}
+
+/// What the server sends back: lines to show, then one verdict.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum HookMessage {
+    Line { text: String },
+    Verdict { accept: bool },
+}
+
+/// A push waiting for its hook.
+#[derive(Debug, Clone)]
+pub struct PushSession {
+    pub push: Push,
+    /// Fires when the pusher goes away: the pipeline stops.
+    pub cancel: CancellationToken,
+}
+
+/// Pushes in flight, by token.
+#[derive(Debug)]
+pub struct HookServer {
+    socket: PathBuf,
+    sessions: Mutex<HashMap<String, PushSession>>,
+}
+
+impl HookServer {
+    /// Binds the socket at `DATA_DIR/run/hook.sock`, replacing a stale one.
+    pub fn bind(data_dir: &Path) -> std::io::Result<(Arc<Self>, UnixListener)> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let dir = data_dir.join("run");
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        let socket = dir.join("hook.sock");
+        let _ = std::fs::remove_file(&socket);
+        let listener = UnixListener::bind(&socket)?;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
+        let server = Arc::new(Self {
+            socket,
+            sessions: Mutex::new(HashMap::new()),
+        });
+        Ok((server, listener))
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Registers a push; the token goes to the hook through git's environment.
+    pub fn register(&self, session: PushSession) -> String {
+        let token = crate::accounts::random_password().expose().to_owned();
+        self.sessions
+            .lock()
+            .expect("the session map is never poisoned")
+            .insert(token.clone(), session);
+        token
+    }
+
+    pub fn unregister(&self, token: &str) {
+        self.sessions
+            .lock()
+            .expect("the session map is never poisoned")
+            .remove(token);
+    }
+
+    fn session(&self, token: &str) -> Option<PushSession> {
+        self.sessions
+            .lock()
+            .expect("the session map is never poisoned")
+            .get(token)
+            .cloned()
+    }
+
+    /// Accepts hook connections until the listener fails.
+    pub async fn serve(self: Arc<Self>, listener: UnixListener, state: AppState) {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    let server = self.clone();
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = server.handle(stream, &state).await {
+                            tracing::warn!(%error, "pre-receive hook connection failed");
+                        }
+                    });
+                }
+                Err(error) => {
+                    tracing::error!(%error, "the hook socket stopped accepting");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn handle(&self, stream: UnixStream, state: &AppState) -> std::io::Result<()> {
+        let (read, mut write) = stream.into_split();
+        let mut line = String::new();
+        BufReader::new(read.take(MAX_REQUEST_BYTES))
+            .read_line(&mut line)
+            .await?;
+        let request: HookRequest = serde_json::from_str(&line).map_err(std::io::Error::other)?;
+        let Some(session) = self.session(&request.token) else {
+            send(
+                &mut write,
+                &HookMessage::Line {
+                    text:
+                        "error: this push is unknown to lmnop (did the server restart?); push again"
+                            .to_owned(),
+                },
+            )
+            .await?;
+            return send(&mut write, &HookMessage::Verdict { accept: false }).await;
+        };
+
+        let (tx, mut rx) = mpsc::channel::<String>(256);
+        let run = async {
+            let output = Output::new(tx);
+            let verdict = tokio::select! {
+                verdict = push::run(state, &session.push, &request.updates, &request.quarantine, &output) => verdict,
+                () = session.cancel.cancelled() => {
+                    tracing::info!(function = %session.push.function, "push cancelled: the pusher went away");
+                    Verdict::Reject
+                }
+            };
+            drop(output);
+            verdict
+        };
+        let forward = async {
+            let mut connected = true;
+            while let Some(text) = rx.recv().await {
+                if connected && send(&mut write, &HookMessage::Line { text }).await.is_err() {
+                    connected = false;
+                }
+            }
+        };
+        let (verdict, ()) = tokio::join!(run, forward);
+        send(
+            &mut write,
+            &HookMessage::Verdict {
+                accept: verdict == Verdict::Accept,
+            },
+        )
+        .await
+    }
+}
+
+async fn send(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    message: &HookMessage,
+) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    write.write_all(&line).await?;
+    write.flush().await
+}

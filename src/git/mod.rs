@@ -1,0 +1,13 @@
+//! Git over smart HTTP: the `/scm/` endpoints, the bare repositories, the per-repository push
+//! lock, and both ends of the pre-receive hook that hands each push to the pipeline.
+
+mod hook_client;
+pub mod hook_server;
+mod http;
+pub mod locks;
+pub mod objects;
+pub mod repos;
+pub mod service;
+
+pub use hook_client::run_pre_receive;
+pub use http::routes;

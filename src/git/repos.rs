@@ -1,0 +1,132 @@
+//! Bare repositories on disk: where they live, creating one on first push, removing one that a
+//! rejected first push left empty, and the hook every receive-pack runs.
+
+use std::path::{Path, PathBuf};
+
+use tokio::process::Command;
+
+use crate::domain::FunctionName;
+
+/// The repositories under `DATA_DIR/repos`, and the hooks directory git is pointed at.
+#[derive(Debug)]
+pub struct Repos {
+    root: PathBuf,
+    hooks_dir: PathBuf,
+    /// An empty repository whose refs are advertised for a push to a name that does not exist
+    /// yet, so nothing is created until the pack arrives.
+    empty: PathBuf,
+    initial_branch: String,
+}
+
+/// A git command that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("cannot run git: {0}")]
+    Spawn(#[from] std::io::Error),
+    #[error("git {what} failed: {stderr}")]
+    Git { what: &'static str, stderr: String },
+}
+
+impl Repos {
+    /// Prepares the layout and writes the pre-receive hook that calls `hook_binary`.
+    pub async fn open(
+        data_dir: &Path,
+        hook_binary: &Path,
+        initial_branch: &str,
+    ) -> Result<Self, RepoError> {
+        let repos = Self {
+            root: data_dir.join(crate::store::REPOS_DIR),
+            hooks_dir: data_dir.join("hooks"),
+            empty: data_dir.join("empty.git"),
+            initial_branch: initial_branch.to_owned(),
+        };
+        std::fs::create_dir_all(&repos.root)?;
+        write_hook(&repos.hooks_dir, hook_binary)?;
+        if !repos.empty.join("HEAD").exists() {
+            let _ = std::fs::remove_dir_all(&repos.empty);
+            repos.init_bare(&repos.empty).await?;
+        }
+        Ok(repos)
+    }
+
+    pub fn path(&self, name: &FunctionName) -> PathBuf {
+        self.root.join(format!("{name}.git"))
+    }
+
+    pub fn exists(&self, name: &FunctionName) -> bool {
+        self.path(name).join("HEAD").is_file()
+    }
+
+    pub fn hooks_dir(&self) -> &Path {
+        &self.hooks_dir
+    }
+
+    /// The repository whose refs an advertisement for `name` shows.
+    pub fn advertised(&self, name: &FunctionName) -> PathBuf {
+        if self.exists(name) {
+            self.path(name)
+        } else {
+            self.empty.clone()
+        }
+    }
+
+    /// Creates the bare repository for `name` (whole or not at all: it is made under a
+    /// temporary name and renamed into place).
+    pub async fn create(&self, name: &FunctionName) -> Result<PathBuf, RepoError> {
+        let path = self.path(name);
+        let staging = self
+            .root
+            .join(format!(".new-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        self.init_bare(&staging).await?;
+        std::fs::rename(&staging, &path)?;
+        Ok(path)
+    }
+
+    /// Removes a repository that has no refs (a first push that was rejected or cut off).
+    pub async fn remove_if_empty(&self, name: &FunctionName) -> Result<bool, RepoError> {
+        let path = self.path(name);
+        let output = super::service::git(&path)
+            .args(["for-each-ref", "--count=1", "--format=x"])
+            .output()
+            .await?;
+        if !output.status.success() || !output.stdout.is_empty() {
+            return Ok(false);
+        }
+        std::fs::remove_dir_all(&path)?;
+        Ok(true)
+    }
+
+    async fn init_bare(&self, path: &Path) -> Result<(), RepoError> {
+        let output = Command::new("git")
+            .args(["init", "--bare", "--quiet"])
+            .arg(format!("--initial-branch={}", self.initial_branch))
+            .arg("--")
+            .arg(path)
+            .env_clear()
+            .envs(super::service::base_env())
+            .output()
+            .await?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(RepoError::Git {
+                what: "init",
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            })
+        }
+    }
+}
+
+/// `hooks/pre-receive`: a two-line script that hands the push to `lmnop hook pre-receive`.
+fn write_hook(hooks_dir: &Path, binary: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(hooks_dir)?;
+    let quoted = binary.to_string_lossy().replace('\'', r"'\''");
+    let script = format!("#!/bin/sh\nexec '{quoted}' hook pre-receive\n");
+    let path = hooks_dir.join("pre-receive");
+    let staging = hooks_dir.join(".pre-receive.new");
+    std::fs::write(&staging, script)?;
+    std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::rename(staging, path)
+}

@@ -1,0 +1,262 @@
+//! Running `git upload-pack` and `git receive-pack` for smart HTTP: a clean environment, the
+//! request body streamed into the child (gunzipped when the client compressed it), and the
+//! child's output streamed back. A pack is never held whole in memory.
+
+use std::path::Path;
+use std::pin::Pin;
+use std::process::Stdio;
+use std::task::{Context, Poll};
+
+use async_compression::tokio::bufread::GzipDecoder;
+use axum::body::{Body, Bytes};
+use futures_util::{Stream, TryStreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_util::io::{ReaderStream, StreamReader};
+use tokio_util::sync::CancellationToken;
+
+/// The two smart-HTTP services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    UploadPack,
+    ReceivePack,
+}
+
+impl Service {
+    /// From `git-upload-pack` / `git-receive-pack`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "git-upload-pack" => Some(Self::UploadPack),
+            "git-receive-pack" => Some(Self::ReceivePack),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UploadPack => "git-upload-pack",
+            Self::ReceivePack => "git-receive-pack",
+        }
+    }
+
+    fn subcommand(self) -> &'static str {
+        match self {
+            Self::UploadPack => "upload-pack",
+            Self::ReceivePack => "receive-pack",
+        }
+    }
+}
+
+/// The only environment git children get: the server's PATH, no user or system config, and a
+/// fixed locale. Nothing from the request enters except through [`protocol_env`].
+pub fn base_env() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "PATH",
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned()),
+        ),
+        ("HOME", "/nonexistent".to_owned()),
+        ("GIT_CONFIG_NOSYSTEM", "1".to_owned()),
+        ("GIT_CONFIG_GLOBAL", "/dev/null".to_owned()),
+        ("LANG", "C".to_owned()),
+        ("LC_ALL", "C".to_owned()),
+    ]
+}
+
+/// `GIT_PROTOCOL` from the client's `Git-Protocol` header, keeping only `version=N` entries.
+pub fn protocol_env(header: Option<&str>) -> Option<String> {
+    let kept: Vec<&str> = header?
+        .split(':')
+        .filter(|entry| {
+            entry
+                .strip_prefix("version=")
+                .is_some_and(|v| v.len() == 1 && v.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(":"))
+}
+
+/// `git --git-dir=PATH` with the clean environment.
+pub fn git(repo: &Path) -> Command {
+    let mut command = Command::new("git");
+    command
+        .env_clear()
+        .envs(base_env())
+        .arg(format!("--git-dir={}", repo.display()));
+    command.kill_on_drop(true);
+    command
+}
+
+/// What a service run needs besides the repository.
+#[derive(Debug, Default)]
+pub struct ServiceOptions {
+    /// `-c key=value` settings.
+    pub config: Vec<(String, String)>,
+    /// Extra environment (the hook socket and token).
+    pub env: Vec<(String, String)>,
+    pub protocol: Option<String>,
+}
+
+fn service_command(service: Service, options: &ServiceOptions) -> Command {
+    let mut command = Command::new("git");
+    command.env_clear().envs(base_env());
+    for (key, value) in &options.config {
+        command.arg("-c").arg(format!("{key}={value}"));
+    }
+    command.envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    if let Some(protocol) = &options.protocol {
+        command.env("GIT_PROTOCOL", protocol);
+    }
+    command.arg(service.subcommand()).arg("--stateless-rpc");
+    command
+}
+
+/// The ref advertisement for `info/refs`, whole (it is small).
+pub async fn advertise(
+    service: Service,
+    repo: &Path,
+    options: &ServiceOptions,
+) -> std::io::Result<Vec<u8>> {
+    let output = service_command(service, options)
+        .arg("--advertise-refs")
+        .arg("--")
+        .arg(repo)
+        .stdin(Stdio::null())
+        .output()
+        .await?;
+    if !output.status.success() {
+        return Err(std::io::Error::other(format!(
+            "git {} --advertise-refs failed: {}",
+            service.subcommand(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(output.stdout)
+}
+
+/// A running service: its output as a body stream, and a way to wait for it.
+pub struct RunningService {
+    pub child: Child,
+    pub stdout: ReaderStream<tokio::process::ChildStdout>,
+    pub stderr: tokio::process::ChildStderr,
+}
+
+/// Starts the service and feeds it `body` in the background (at most `limit` bytes after
+/// decompression; past that the input is cut and git reports the truncated stream).
+pub fn start(
+    service: Service,
+    repo: &Path,
+    options: &ServiceOptions,
+    body: Body,
+    gzip: bool,
+    limit: u64,
+) -> std::io::Result<RunningService> {
+    let mut child = service_command(service, options)
+        .arg("--")
+        .arg(repo)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    tokio::spawn(async move {
+        let stream = body.into_data_stream().map_err(std::io::Error::other);
+        let raw = StreamReader::new(stream);
+        let input: Pin<Box<dyn AsyncRead + Send>> = if gzip {
+            Box::pin(GzipDecoder::new(BufReader::new(raw)))
+        } else {
+            Box::pin(raw)
+        };
+        let mut limited = input.take(limit);
+        // A client that goes away or sends junk ends the input; git then reports what it got.
+        if let Err(error) = tokio::io::copy(&mut limited, &mut stdin).await {
+            tracing::debug!(%error, "git request body ended early");
+        }
+        let _ = stdin.shutdown().await;
+    });
+    Ok(RunningService {
+        child,
+        stdout: ReaderStream::new(stdout),
+        stderr,
+    })
+}
+
+/// The response body: git's output, and a cancellation of the push when the client goes away
+/// before the end.
+pub struct ServiceBody {
+    inner: ReaderStream<tokio::process::ChildStdout>,
+    finished: bool,
+    cancel: CancellationToken,
+}
+
+impl ServiceBody {
+    pub fn new(
+        inner: ReaderStream<tokio::process::ChildStdout>,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self {
+            inner,
+            finished: false,
+            cancel,
+        }
+    }
+}
+
+impl Stream for ServiceBody {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = Pin::new(&mut self.inner).poll_next(cx);
+        if matches!(polled, Poll::Ready(None)) {
+            self.finished = true;
+        }
+        polled
+    }
+}
+
+impl Drop for ServiceBody {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.cancel.cancel();
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of a child's stderr (the rest is drained and dropped).
+pub async fn read_stderr(mut stderr: tokio::process::ChildStderr, limit: usize) -> String {
+    let mut kept = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        match stderr.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = limit.saturating_sub(kept.len());
+                kept.extend_from_slice(&buffer[..n.min(room)]);
+            }
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_version_entries_reach_git() {
+        assert_eq!(
+            protocol_env(Some("version=2")).as_deref(),
+            Some("version=2")
+        );
+        assert_eq!(
+            protocol_env(Some("version=2:object-format=sha1")).as_deref(),
+            Some("version=2")
+        );
+        assert_eq!(protocol_env(Some("version=22")), None);
+        assert_eq!(protocol_env(Some("x=$(id)")), None);
+        assert_eq!(protocol_env(None), None);
+    }
+}

@@ -1,0 +1,210 @@
+//! The push pipeline: what happens between git receiving a pack and git updating refs. The
+//! pre-receive hook hands each push here; the verdict accepts or rejects all its refs at once.
+
+mod output;
+
+use std::path::PathBuf;
+
+pub use output::{Output, Step, format_duration};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::db::users::User;
+use crate::domain::FunctionName;
+use crate::git::objects::PushedObjects;
+
+/// A ref update as git gives it to the pre-receive hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefUpdate {
+    pub old: String,
+    pub new: String,
+    pub name: String,
+}
+
+impl RefUpdate {
+    pub fn is_delete(&self) -> bool {
+        self.new.bytes().all(|b| b == b'0')
+    }
+
+    pub fn is_create(&self) -> bool {
+        self.old.bytes().all(|b| b == b'0')
+    }
+
+    fn short_new(&self) -> &str {
+        &self.new[..self.new.len().min(7)]
+    }
+}
+
+/// Git's quarantine variables, where the objects of a push wait until it is accepted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quarantine {
+    pub object_directory: Option<String>,
+    pub alternate_object_directories: Option<String>,
+    pub quarantine_path: Option<String>,
+}
+
+impl Quarantine {
+    /// The directory holding the push's new objects.
+    pub fn object_directory(&self) -> Option<PathBuf> {
+        self.object_directory
+            .as_deref()
+            .or(self.quarantine_path.as_deref())
+            .filter(|path| !path.is_empty())
+            .map(PathBuf::from)
+    }
+}
+
+/// One push, as the git side knows it.
+#[derive(Debug, Clone)]
+pub struct Push {
+    pub function: FunctionName,
+    pub repo: PathBuf,
+    pub user: User,
+}
+
+/// Whether git may update the refs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    Reject,
+}
+
+/// The file at the root of the deploy branch that says how to build the function.
+pub const FUNCTION_FILE: &str = "function.yml";
+
+/// Runs the pipeline for one push and says whether to accept it.
+pub async fn run(
+    state: &AppState,
+    push: &Push,
+    updates: &[RefUpdate],
+    quarantine: &Quarantine,
+    out: &Output,
+) -> Verdict {
+    let deploy_ref = format!("refs/heads/{}", state.config.deploy_branch);
+    out.note(&format!(
+        "lmnop: {} pushed by {}",
+        push.function, push.user.name
+    ))
+    .await;
+    let mut deploy = None;
+    for update in updates {
+        if !(update.name.starts_with("refs/heads/") || update.name.starts_with("refs/tags/")) {
+            out.error(&format!(
+                "{} is not a branch or a tag; lmnop stores only refs/heads/* and refs/tags/*",
+                update.name
+            ))
+            .await;
+            return Verdict::Reject;
+        }
+        if update.name == deploy_ref {
+            if update.is_delete() {
+                out.error(&format!(
+                    "refusing to delete {}: it is the deploy branch of {}",
+                    state.config.deploy_branch, push.function
+                ))
+                .await;
+                out.hint("delete the function from the portal to remove it")
+                    .await;
+                return Verdict::Reject;
+            }
+            deploy = Some(update);
+        } else {
+            describe_stored(update, &state.config.deploy_branch, out).await;
+        }
+    }
+    let verdict = match deploy {
+        None => Verdict::Accept,
+        Some(update) => deploy_branch_push(push, update, quarantine, out).await,
+    };
+    if verdict == Verdict::Accept {
+        if let Err(error) =
+            crate::db::functions::ensure(&state.db, push.function.as_str(), push.user.id).await
+        {
+            tracing::error!(%error, function = %push.function, "cannot record the function");
+            out.error("lmnop could not record the function; the server log has the details")
+                .await;
+            return Verdict::Reject;
+        }
+    }
+    verdict
+}
+
+async fn describe_stored(update: &RefUpdate, deploy_branch: &str, out: &Output) {
+    let (kind, name) = match update.name.strip_prefix("refs/heads/") {
+        Some(branch) => ("branch", branch),
+        None => ("tag", update.name.trim_start_matches("refs/tags/")),
+    };
+    let what = if update.is_delete() {
+        format!("{kind} {name} deleted")
+    } else {
+        format!("{kind} {name} stored at {}", update.short_new())
+    };
+    if kind == "branch" {
+        out.note(&format!("{what} (only {deploy_branch} deploys)"))
+            .await;
+    } else {
+        out.note(&what).await;
+    }
+}
+
+/// A push to the deploy branch: check it can be built. Builds plug in here.
+async fn deploy_branch_push(
+    push: &Push,
+    update: &RefUpdate,
+    quarantine: &Quarantine,
+    out: &Output,
+) -> Verdict {
+    let step = out.step(&format!("Checking {FUNCTION_FILE}")).await;
+    let found = find_function_file(push.repo.clone(), update.new.clone(), quarantine.clone()).await;
+    match found {
+        Err(error) => {
+            tracing::error!(%error, function = %push.function, "cannot read the pushed commit");
+            out.error("lmnop could not read the pushed commit; the server log has the details")
+                .await;
+            Verdict::Reject
+        }
+        Ok(false) => {
+            out.error(&format!(
+                "{FUNCTION_FILE} is missing at the root of {} ({})",
+                update.name.trim_start_matches("refs/heads/"),
+                update.short_new()
+            ))
+            .await;
+            out.hint(&format!(
+                "{FUNCTION_FILE} tells lmnop how to build and run the function. A minimal one:"
+            ))
+            .await;
+            out.hint("").await;
+            out.hint("    template: python3.12").await;
+            out.hint("").await;
+            out.hint("Templates: python3.12, hugo, static, react, dockerfile.")
+                .await;
+            out.hint(&format!("Add {FUNCTION_FILE}, commit it, and push again."))
+                .await;
+            Verdict::Reject
+        }
+        Ok(true) => {
+            step.done(&format!("found {FUNCTION_FILE}")).await;
+            out.error("builds are not available yet: lmnop stores this push's branches and tags, but cannot build or deploy it")
+                .await;
+            Verdict::Reject
+        }
+    }
+}
+
+/// Whether the commit has a `function.yml` blob at its root.
+async fn find_function_file(
+    repo: PathBuf,
+    commit: String,
+    quarantine: Quarantine,
+) -> Result<bool, anyhow::Error> {
+    tokio::task::spawn_blocking(move || {
+        let commit = gix::ObjectId::from_hex(commit.as_bytes())?;
+        let objects = PushedObjects::open(&repo, &quarantine)?;
+        let tree = objects.commit_tree(commit)?;
+        Ok(objects
+            .entry(tree, FUNCTION_FILE)?
+            .is_some_and(|entry| entry.mode.is_blob()))
+    })
+    .await?
+}
