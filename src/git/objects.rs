@@ -37,6 +37,13 @@ pub struct Entry {
     pub id: ObjectId,
 }
 
+/// An entry with its file name (bytes: git names need not be UTF-8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedEntry {
+    pub name: Vec<u8>,
+    pub entry: Entry,
+}
+
 /// The objects a pre-receive hook can see.
 pub struct PushedObjects {
     quarantine: Option<gix::odb::Handle>,
@@ -141,6 +148,27 @@ impl PushedObjects {
             }
         }
         Ok(None)
+    }
+
+    /// Every entry of `tree`, in git's order.
+    pub fn entries(&self, tree: ObjectId) -> Result<Vec<NamedEntry>, ObjectError> {
+        let mut buffer = Vec::new();
+        let data = self.read(tree, Kind::Tree, &mut buffer)?;
+        TreeRefIter::from_bytes(data)
+            .map(|entry| {
+                let entry = entry.map_err(|error| ObjectError::Corrupt {
+                    id: tree,
+                    message: error.to_string(),
+                })?;
+                Ok(NamedEntry {
+                    name: entry.filename.to_vec(),
+                    entry: Entry {
+                        mode: entry.mode,
+                        id: entry.oid.to_owned(),
+                    },
+                })
+            })
+            .collect()
     }
 
     /// A blob's content, or `None` when it is larger than `limit` bytes.
