@@ -14,5 +14,6 @@ pub mod domain;
 pub mod git;
 pub mod http;
 pub mod push;
+pub mod spec;
 pub mod store;
 pub mod telemetry;
