@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::accounts::{AccountError, Accounts, Passwords};
+use crate::build::templates::Templates;
 use crate::config::Config;
 use crate::db::Db;
 use crate::git::hook_server::HookServer;
@@ -28,6 +29,7 @@ pub struct AppState {
     pub repos: Arc<Repos>,
     pub hooks: Arc<HookServer>,
     pub push_locks: Arc<RepoLocks>,
+    pub templates: Arc<Templates>,
 }
 
 /// Why the server could not start.
@@ -107,6 +109,7 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let templates = Arc::new(Templates::load(&config.templates_dir));
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -115,6 +118,7 @@ impl Application {
             repos: Arc::new(repos),
             hooks,
             push_locks: Arc::new(RepoLocks::default()),
+            templates,
         };
         Ok(Self {
             router: router(state.clone()),

@@ -4,3 +4,4 @@
 pub mod context;
 pub mod docker;
 pub mod stream;
+pub mod templates;

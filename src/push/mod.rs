@@ -2,6 +2,7 @@
 //! pre-receive hook hands each push here; the verdict accepts or rejects all its refs at once.
 
 mod output;
+mod validate;
 
 use std::path::PathBuf;
 
@@ -11,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::db::users::User;
 use crate::domain::FunctionName;
-use crate::git::objects::PushedObjects;
 
 /// A ref update as git gives it to the pre-receive hook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +114,7 @@ pub async fn run(
     }
     let verdict = match deploy {
         None => Verdict::Accept,
-        Some(update) => deploy_branch_push(push, update, quarantine, out).await,
+        Some(update) => deploy_branch_push(state, push, update, quarantine, out).await,
     };
     if verdict == Verdict::Accept {
         if let Err(error) =
@@ -147,64 +147,30 @@ async fn describe_stored(update: &RefUpdate, deploy_branch: &str, out: &Output) 
     }
 }
 
-/// A push to the deploy branch: check it can be built. Builds plug in here.
+/// A push to the deploy branch: check it, then build and deploy. Builds plug in here.
 async fn deploy_branch_push(
+    state: &AppState,
     push: &Push,
     update: &RefUpdate,
     quarantine: &Quarantine,
     out: &Output,
 ) -> Verdict {
-    let step = out.step(&format!("Checking {FUNCTION_FILE}")).await;
-    let found = find_function_file(push.repo.clone(), update.new.clone(), quarantine.clone()).await;
-    match found {
-        Err(error) => {
-            tracing::error!(%error, function = %push.function, "cannot read the pushed commit");
-            out.error("lmnop could not read the pushed commit; the server log has the details")
-                .await;
-            Verdict::Reject
-        }
-        Ok(false) => {
-            out.error(&format!(
-                "{FUNCTION_FILE} is missing at the root of {} ({})",
-                update.name.trim_start_matches("refs/heads/"),
-                update.short_new()
-            ))
-            .await;
-            out.hint(&format!(
-                "{FUNCTION_FILE} tells lmnop how to build and run the function. A minimal one:"
-            ))
-            .await;
-            out.hint("").await;
-            out.hint("    template: python3.12").await;
-            out.hint("").await;
-            out.hint("Templates: python3.12, hugo, static, react, dockerfile.")
-                .await;
-            out.hint(&format!("Add {FUNCTION_FILE}, commit it, and push again."))
-                .await;
-            Verdict::Reject
-        }
-        Ok(true) => {
-            step.done(&format!("found {FUNCTION_FILE}")).await;
-            out.error("builds are not available yet: lmnop stores this push's branches and tags, but cannot build or deploy it")
-                .await;
-            Verdict::Reject
-        }
-    }
-}
-
-/// Whether the commit has a `function.yml` blob at its root.
-async fn find_function_file(
-    repo: PathBuf,
-    commit: String,
-    quarantine: Quarantine,
-) -> Result<bool, anyhow::Error> {
-    tokio::task::spawn_blocking(move || {
-        let commit = gix::ObjectId::from_hex(commit.as_bytes())?;
-        let objects = PushedObjects::open(&repo, &quarantine)?;
-        let tree = objects.commit_tree(commit)?;
-        Ok(objects
-            .entry(tree, FUNCTION_FILE)?
-            .is_some_and(|entry| entry.mode.is_blob()))
-    })
-    .await?
+    let secrets_dir = state.config.data_dir.join(crate::store::SECRETS_DIR);
+    let Some((_tree, _spec)) = validate::validate(
+        push.repo.clone(),
+        update,
+        quarantine,
+        &state.templates,
+        &secrets_dir,
+        out,
+    )
+    .await
+    else {
+        return Verdict::Reject;
+    };
+    out.error(
+        "builds are not available yet: lmnop stores this push's branches and tags, but cannot build or deploy it",
+    )
+    .await;
+    Verdict::Reject
 }

@@ -150,12 +150,13 @@ async fn the_deploy_branch_needs_function_yml_and_cannot_be_deleted() {
     assert_ne!(stored, next);
 
     // With function.yml the push gets as far as the build step.
-    work.write("function.yml", "template: static\n");
+    work.write("function.yml", "template: python3.12\n");
+    work.write("function/entrypoint", "#!/bin/sh\n");
     work.commit("add function.yml");
     let push = work.git(&["push", &url, "main"]);
     assert!(!push.ok);
     assert!(
-        push.stderr.contains("found function.yml"),
+        push.stderr.contains("template python3.12, 1 to 1 replicas"),
         "{}",
         push.stderr
     );
@@ -622,5 +623,65 @@ async fn gzip_request_bodies_are_accepted() {
     );
     let body = response.bytes().await.expect("body");
     assert!(body.windows(4).any(|w| w == b"PACK"), "a pack comes back");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_function_yml_gets_field_specific_errors_before_any_build() {
+    let app = spawn_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let url = app.admin_url("checked");
+    let work = WorkTree::new(tmp.path(), "work");
+    work.write("function/entrypoint", "#!/bin/sh\n");
+    let bomb = "a: &a [\"x\",\"x\"]\nb: &b [*a,*a,*a]\nc: [*b,*b,*b]\ntemplate: python3.12\n";
+    let cases: &[(&str, &str)] = &[
+        (
+            "template: python3.12\nscaling: {min: two}\n",
+            "line 2, scaling.min",
+        ),
+        ("tempalte: python3.12\n", "did you mean `template`"),
+        (
+            "template: python3.12\nlimits: {memory: 8Gi}\n",
+            "line 2, limits.memory",
+        ),
+        ("template: cobol\n", "unknown template `cobol`"),
+        ("template: ../x\n", "template"),
+        (bomb, "anchors and aliases"),
+        (
+            "template: python3.12\nsecrets: [db-password]\n",
+            "secret `db-password` does not exist",
+        ),
+    ];
+    for (content, expected) in cases {
+        work.write("function.yml", content);
+        work.commit("try");
+        let push = work.git(&["push", &url, "main"]);
+        assert!(!push.ok, "{content}");
+        assert!(
+            push.stderr.contains(expected),
+            "{content:?}: expected {expected:?} in\n{}",
+            push.stderr
+        );
+        assert!(
+            !push.stderr.contains("builds are not available"),
+            "stopped before the build: {}",
+            push.stderr
+        );
+    }
+    // A file the template needs is missing.
+    std::fs::remove_file(work.path.join("function/entrypoint")).expect("rm");
+    work.write("function.yml", "template: python3.12\n");
+    work.commit("no entrypoint");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(
+        push.stderr
+            .contains("the python3.12 template needs function/entrypoint"),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        repos_on_disk(&app).is_empty(),
+        "every push was rejected: no repository is left"
+    );
     app.stop().await;
 }

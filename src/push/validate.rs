@@ -1,0 +1,209 @@
+//! The first step of a deploy: read `function.yml` from the pushed commit and check it, and the
+//! files its template needs, before anything is built.
+
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+
+use super::{FUNCTION_FILE, Output, Quarantine, RefUpdate};
+use crate::build::templates::Templates;
+use crate::git::objects::PushedObjects;
+use crate::spec::{self, Catalog, FunctionSpec, MAX_FUNCTION_FILE_BYTES};
+
+/// The installation as `function.yml` is checked against it.
+struct InstalledCatalog<'a> {
+    templates: &'a Templates,
+    secrets_dir: &'a Path,
+}
+
+impl Catalog for InstalledCatalog<'_> {
+    fn templates(&self) -> Vec<String> {
+        self.templates.names()
+    }
+
+    fn template_options(&self, template: &str) -> Option<Vec<String>> {
+        self.templates
+            .get(template)
+            .map(|t| t.options.keys().cloned().collect())
+    }
+
+    fn secret_exists(&self, name: &str) -> bool {
+        // The parser passes only names that follow the DNS-label rule: safe as a file name.
+        self.secrets_dir.join(name).is_file()
+    }
+}
+
+/// What reading the commit found.
+enum FunctionFile {
+    Missing,
+    TooLarge,
+    Found(Vec<u8>),
+}
+
+fn read_function_file(
+    repo: &Path,
+    commit: &str,
+    quarantine: &Quarantine,
+) -> anyhow::Result<(ObjectId, FunctionFile)> {
+    let commit = ObjectId::from_hex(commit.as_bytes())?;
+    let objects = PushedObjects::open(repo, quarantine)?;
+    let tree = objects.commit_tree(commit)?;
+    let file = match objects.entry(tree, FUNCTION_FILE)? {
+        Some(entry) if entry.mode.is_blob() => {
+            match objects.blob(entry.id, MAX_FUNCTION_FILE_BYTES)? {
+                Some(content) => FunctionFile::Found(content),
+                None => FunctionFile::TooLarge,
+            }
+        }
+        _ => FunctionFile::Missing,
+    };
+    Ok((tree, file))
+}
+
+/// The paths of `required` that the tree lacks.
+fn missing_files(
+    repo: &Path,
+    quarantine: &Quarantine,
+    tree: ObjectId,
+    required: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let objects = PushedObjects::open(repo, quarantine)?;
+    let mut missing = Vec::new();
+    'files: for path in required {
+        let mut current = tree;
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        for (i, part) in parts.iter().enumerate() {
+            match objects.entry(current, part)? {
+                Some(entry) if i + 1 == parts.len() => {
+                    if entry.mode.is_tree() {
+                        missing.push(path.clone());
+                    }
+                }
+                Some(entry) if entry.mode.is_tree() => current = entry.id,
+                _ => {
+                    missing.push(path.clone());
+                    continue 'files;
+                }
+            }
+        }
+    }
+    Ok(missing)
+}
+
+/// Checks the deploy-branch commit; prints every problem and returns the spec when all is well.
+pub async fn validate(
+    repo: PathBuf,
+    update: &RefUpdate,
+    quarantine: &Quarantine,
+    templates: &Templates,
+    secrets_dir: &Path,
+    out: &Output,
+) -> Option<(ObjectId, FunctionSpec)> {
+    let step = out.step(&format!("Checking {FUNCTION_FILE}")).await;
+    let read = {
+        let (repo, commit, quarantine) = (repo.clone(), update.new.clone(), quarantine.clone());
+        tokio::task::spawn_blocking(move || read_function_file(&repo, &commit, &quarantine)).await
+    };
+    let (tree, content) = match read {
+        Ok(Ok(found)) => found,
+        Ok(Err(error)) => return unreadable(&error, out).await,
+        Err(error) => return unreadable(&error.into(), out).await,
+    };
+    let content = match content {
+        FunctionFile::Found(content) => content,
+        FunctionFile::TooLarge => {
+            out.error(&format!(
+                "{FUNCTION_FILE} is larger than {} KiB; it only describes the build",
+                MAX_FUNCTION_FILE_BYTES / 1024
+            ))
+            .await;
+            return None;
+        }
+        FunctionFile::Missing => {
+            explain_missing(update, out).await;
+            return None;
+        }
+    };
+    let catalog = InstalledCatalog {
+        templates,
+        secrets_dir,
+    };
+    let spec = match spec::parse(&content, &catalog) {
+        Ok(spec) => spec,
+        Err(errors) => {
+            for error in &errors.0 {
+                out.error(&error.to_string()).await;
+            }
+            out.hint(&format!("fix {FUNCTION_FILE}, commit, and push again"))
+                .await;
+            return None;
+        }
+    };
+    let template = templates
+        .get(&spec.template)
+        .expect("the parser accepts only installed templates");
+    let required = template.required_files.clone();
+    let check = {
+        let (repo, quarantine) = (repo.clone(), quarantine.clone());
+        tokio::task::spawn_blocking(move || missing_files(&repo, &quarantine, tree, &required))
+            .await
+    };
+    let missing = match check {
+        Ok(Ok(missing)) => missing,
+        Ok(Err(error)) => return unreadable(&error, out).await,
+        Err(error) => return unreadable(&error.into(), out).await,
+    };
+    if !missing.is_empty() {
+        for path in &missing {
+            out.error(&format!(
+                "the {} template needs {path}, which is not in this commit",
+                spec.template
+            ))
+            .await;
+        }
+        if !template.description.is_empty() {
+            out.hint(&template.description).await;
+        }
+        return None;
+    }
+    step.done(&format!(
+        "template {}, {} to {} replicas, limits {}m CPU / {}Mi memory",
+        spec.template,
+        spec.scaling.min,
+        spec.scaling.max,
+        spec.limits.cpu_millis,
+        spec.limits.memory_mib
+    ))
+    .await;
+    Some((tree, spec))
+}
+
+async fn unreadable<T>(error: &anyhow::Error, out: &Output) -> Option<T> {
+    tracing::error!(
+        error = format!("{error:#}"),
+        "cannot read the pushed commit"
+    );
+    out.error("lmnop could not read the pushed commit; the server log has the details")
+        .await;
+    None
+}
+
+async fn explain_missing(update: &RefUpdate, out: &Output) {
+    out.error(&format!(
+        "{FUNCTION_FILE} is missing at the root of {} ({})",
+        update.name.trim_start_matches("refs/heads/"),
+        &update.new[..update.new.len().min(7)]
+    ))
+    .await;
+    out.hint(&format!(
+        "{FUNCTION_FILE} tells lmnop how to build and run the function. A minimal one:"
+    ))
+    .await;
+    out.hint("").await;
+    out.hint("    template: python3.12").await;
+    out.hint("").await;
+    out.hint("Templates: python3.12, hugo, static, react, dockerfile.")
+        .await;
+    out.hint(&format!("Add {FUNCTION_FILE}, commit it, and push again."))
+        .await;
+}
