@@ -32,6 +32,13 @@ pub struct AppState {
     pub templates: Arc<Templates>,
 }
 
+impl AppState {
+    /// The function secrets.
+    pub fn secrets(&self) -> crate::secrets::SecretStore {
+        crate::secrets::SecretStore::new(&self.config.data_dir)
+    }
+}
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

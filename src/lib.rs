@@ -14,6 +14,7 @@ pub mod domain;
 pub mod git;
 pub mod http;
 pub mod push;
+pub mod secrets;
 pub mod spec;
 pub mod store;
 pub mod telemetry;

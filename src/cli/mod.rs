@@ -1,6 +1,7 @@
 //! The command line: `lmnop serve`, `user …`, `migrate`, `doctor`. Each command reads its
 //! settings from flags or `LMNOP_*` variables and reports failures as one plain message.
 
+mod secret;
 mod user;
 
 use std::process::ExitCode;
@@ -35,6 +36,9 @@ pub enum Command {
     /// Manage accounts (they push with git and sign in to the portal).
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Manage function secrets (mounted at /var/openfaas/secrets/NAME).
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
     /// Apply database migrations (`serve` also does this at start).
     Migrate(MigrateArgs),
     /// Check the database, Docker engine, registry and gateway; exit 1 when one is down.
@@ -97,6 +101,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User(command) => user::run(command).await,
+        Command::Secret(command) => secret::run(command).await,
         Command::Migrate(args) => {
             let store = StoreConfig::from_args(args.store)?;
             let db = open(&store).await?;

@@ -3,5 +3,5 @@
 mod name;
 mod secret;
 
-pub use name::{FunctionName, NameError, UserName};
+pub use name::{FunctionName, NameError, SecretName, UserName};
 pub use secret::Secret;

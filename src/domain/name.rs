@@ -97,6 +97,49 @@ label_name!(
     32
 );
 
+/// A secret's name: a DNS-1123 label, `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, at most 63
+/// characters (the rule OpenFaaS and Kubernetes use, so names carry over).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SecretName(String);
+
+impl SecretName {
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        let bytes = value.as_bytes();
+        let valid = !bytes.is_empty()
+            && bytes.len() <= 63
+            && bytes[0] != b'-'
+            && bytes[bytes.len() - 1] != b'-'
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(NameError {
+                kind: "secret",
+                shown: value
+                    .chars()
+                    .take(80)
+                    .flat_map(char::escape_default)
+                    .collect(),
+                rule: "use 1 to 63 characters: lowercase letters a-z, digits and '-', \
+                       not starting or ending with '-'"
+                    .to_owned(),
+            })
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SecretName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +161,16 @@ mod tests {
         for name in bad {
             let err = FunctionName::parse(name).expect_err(name);
             assert!(err.to_string().contains("lowercase letters"), "{err}");
+        }
+    }
+
+    #[test]
+    fn secret_names_follow_dns_1123() {
+        for ok in ["db-password", "1st", "a"] {
+            assert!(SecretName::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "A", "a_b", "../x", "a/b", &"a".repeat(64)] {
+            assert!(SecretName::parse(bad).is_err(), "{bad}");
         }
     }
 

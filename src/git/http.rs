@@ -206,17 +206,11 @@ async fn upload_pack(
         MAX_UPLOAD_REQUEST_BYTES,
     )
     .map_err(|error| AppError::Unexpected(error.into()))?;
-    let cancel = CancellationToken::new();
-    let stdout = running.stdout;
-    tokio::spawn(supervise(
-        running.child,
-        running.stderr,
-        cancel.clone(),
+    Ok(respond(
+        Service::UploadPack,
+        running,
+        CancellationToken::new(),
         async {},
-    ));
-    Ok(git_response(
-        "application/x-git-upload-pack-result",
-        Body::from_stream(ServiceBody::new(stdout, cancel)),
     ))
 }
 
@@ -291,7 +285,6 @@ async fn receive_pack(
             return Err(AppError::Unexpected(error.into()));
         }
     };
-    let stdout = running.stdout;
     let cleanup_state = state.clone();
     let cleanup = async move {
         cleanup_state.hooks.unregister(&token);
@@ -308,16 +301,31 @@ async fn receive_pack(
         }
         drop(lock);
     };
+    Ok(respond(Service::ReceivePack, running, cancel, cleanup))
+}
+
+/// Streams a running service's output as the response. The response ends after git has exited
+/// and `cleanup` has run; a client that leaves early fires `cancel`.
+fn respond(
+    service: Service,
+    running: service::RunningService,
+    cancel: CancellationToken,
+    cleanup: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Response {
+    let (settled_tx, settled) = tokio::sync::oneshot::channel();
     tokio::spawn(supervise(
         running.child,
         running.stderr,
         cancel.clone(),
-        cleanup,
+        async move {
+            cleanup.await;
+            let _ = settled_tx.send(());
+        },
     ));
-    Ok(git_response(
-        "application/x-git-receive-pack-result",
-        Body::from_stream(ServiceBody::new(stdout, cancel)),
-    ))
+    git_response(
+        &format!("application/x-{}-result", service.name()),
+        Body::from_stream(ServiceBody::new(running.stdout, settled, cancel)),
+    )
 }
 
 /// Waits for a git child (killing it when the client went away), logs a failure with git's

@@ -2,6 +2,7 @@
 //! request body streamed into the child (gunzipped when the client compressed it), and the
 //! child's output streamed back. A pack is never held whole in memory.
 
+use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::process::Stdio;
@@ -186,8 +187,13 @@ pub fn start(
 
 /// The response body: git's output, and a cancellation of the push when the client goes away
 /// before the end.
+///
+/// The body ends only once `settled` fires (git has exited and the server has cleaned up), so
+/// when `git push` returns, the server's state is final.
 pub struct ServiceBody {
     inner: ReaderStream<tokio::process::ChildStdout>,
+    output_done: bool,
+    settled: tokio::sync::oneshot::Receiver<()>,
     finished: bool,
     cancel: CancellationToken,
 }
@@ -195,10 +201,13 @@ pub struct ServiceBody {
 impl ServiceBody {
     pub fn new(
         inner: ReaderStream<tokio::process::ChildStdout>,
+        settled: tokio::sync::oneshot::Receiver<()>,
         cancel: CancellationToken,
     ) -> Self {
         Self {
             inner,
+            output_done: false,
+            settled,
             finished: false,
             cancel,
         }
@@ -209,11 +218,19 @@ impl Stream for ServiceBody {
     type Item = std::io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let polled = Pin::new(&mut self.inner).poll_next(cx);
-        if matches!(polled, Poll::Ready(None)) {
-            self.finished = true;
+        if !self.output_done {
+            match Pin::new(&mut self.inner).poll_next(cx) {
+                Poll::Ready(None) => self.output_done = true,
+                other => return other,
+            }
         }
-        polled
+        match Pin::new(&mut self.settled).poll(cx) {
+            Poll::Ready(_) => {
+                self.finished = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 

@@ -155,13 +155,13 @@ async fn deploy_branch_push(
     quarantine: &Quarantine,
     out: &Output,
 ) -> Verdict {
-    let secrets_dir = state.config.data_dir.join(crate::store::SECRETS_DIR);
+    let secrets = state.secrets();
     let Some((_tree, _spec)) = validate::validate(
         push.repo.clone(),
         update,
         quarantine,
         &state.templates,
-        &secrets_dir,
+        &secrets,
         out,
     )
     .await

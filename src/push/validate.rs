@@ -7,13 +7,15 @@ use gix::ObjectId;
 
 use super::{FUNCTION_FILE, Output, Quarantine, RefUpdate};
 use crate::build::templates::Templates;
+use crate::domain::SecretName;
 use crate::git::objects::PushedObjects;
+use crate::secrets::SecretStore;
 use crate::spec::{self, Catalog, FunctionSpec, MAX_FUNCTION_FILE_BYTES};
 
 /// The installation as `function.yml` is checked against it.
 struct InstalledCatalog<'a> {
     templates: &'a Templates,
-    secrets_dir: &'a Path,
+    secrets: &'a SecretStore,
 }
 
 impl Catalog for InstalledCatalog<'_> {
@@ -28,8 +30,7 @@ impl Catalog for InstalledCatalog<'_> {
     }
 
     fn secret_exists(&self, name: &str) -> bool {
-        // The parser passes only names that follow the DNS-label rule: safe as a file name.
-        self.secrets_dir.join(name).is_file()
+        SecretName::parse(name).is_ok_and(|name| self.secrets.exists(&name))
     }
 }
 
@@ -96,7 +97,7 @@ pub async fn validate(
     update: &RefUpdate,
     quarantine: &Quarantine,
     templates: &Templates,
-    secrets_dir: &Path,
+    secrets: &SecretStore,
     out: &Output,
 ) -> Option<(ObjectId, FunctionSpec)> {
     let step = out.step(&format!("Checking {FUNCTION_FILE}")).await;
@@ -124,10 +125,7 @@ pub async fn validate(
             return None;
         }
     };
-    let catalog = InstalledCatalog {
-        templates,
-        secrets_dir,
-    };
+    let catalog = InstalledCatalog { templates, secrets };
     let spec = match spec::parse(&content, &catalog) {
         Ok(spec) => spec,
         Err(errors) => {

@@ -249,3 +249,58 @@ async fn migrate_brings_a_new_database_up_to_date() {
     // Twice is harmless.
     assert_eq!(run(ws.lmnop().arg("migrate"), "").0, 0);
 }
+
+#[tokio::test]
+async fn secrets_are_set_listed_by_name_and_removed() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new().await;
+    let (code, out, err) = run(
+        ws.lmnop().args(["secret", "set", "db-password"]),
+        "very-secret-value\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "created secret db-password");
+    let file = ws.data_dir().join("secrets/db-password");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("stored"),
+        "very-secret-value"
+    );
+    let mode = std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "owner-only");
+
+    let (code, out, _) = run(
+        ws.lmnop().args(["secret", "set", "db-password"]),
+        "second\n",
+    );
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "replaced secret db-password");
+    let (_, out, _) = run(ws.lmnop().args(["secret", "list"]), "");
+    assert_eq!(out.trim(), "db-password");
+    assert!(!out.contains("second"), "values are never shown");
+
+    for (args, input, expected) in [
+        (
+            vec!["secret", "set", "Bad_Name"],
+            "x",
+            "invalid secret name",
+        ),
+        (
+            vec!["secret", "set", "empty"],
+            "",
+            "no value on standard input",
+        ),
+        (
+            vec!["secret", "rm", "missing"],
+            "",
+            "there is no secret named missing",
+        ),
+    ] {
+        let (code, _, err) = run(ws.lmnop().args(&args), input);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    let (code, out, _) = run(ws.lmnop().args(["secret", "rm", "db-password"]), "");
+    assert_eq!(code, 0);
+    assert!(out.contains("removed secret db-password"));
+    assert!(!file.exists());
+}

@@ -668,6 +668,28 @@ async fn a_bad_function_yml_gets_field_specific_errors_before_any_build() {
             push.stderr
         );
     }
+    // Once the secret exists, the same file passes the check.
+    app.state
+        .secrets()
+        .set(
+            &lmnop::domain::SecretName::parse("db-password").expect("name"),
+            &lmnop::domain::Secret::new("pw"),
+        )
+        .expect("set secret");
+    work.write(
+        "function.yml",
+        "template: python3.12\nsecrets: [db-password]\n",
+    );
+    work.commit("with secret");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(
+        push.stderr.contains("template python3.12"),
+        "{}",
+        push.stderr
+    );
+    assert!(!push.stderr.contains("does not exist"), "{}", push.stderr);
+    assert!(!push.stderr.contains("pw"), "{}", push.stderr);
+
     // A file the template needs is missing.
     std::fs::remove_file(work.path.join("function/entrypoint")).expect("rm");
     work.write("function.yml", "template: python3.12\n");
