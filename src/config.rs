@@ -121,9 +121,59 @@ pub struct ServeArgs {
     #[arg(long, env = "LMNOP_TEMPLATES_DIR")]
     pub templates_dir: Option<PathBuf>,
 
+    /// Build options for every build, as `NAME=VALUE` or `TEMPLATE.NAME=VALUE`, comma-separated;
+    /// they replace the templates' defaults (e.g. to use a mirror for base images) and
+    /// function.yml `options` replace them in turn.
+    #[arg(long, env = "LMNOP_BUILD_ARGS", default_value = "", value_parser = parse_build_args)]
+    pub build_args: BuildArgs,
+
+    /// CA certificates (PEM) that builds should trust, e.g. a corporate proxy's; templates hand
+    /// them to pip, npm and apt.
+    #[arg(long, env = "LMNOP_BUILD_CA_FILE")]
+    pub build_ca_file: Option<PathBuf>,
+
     /// Largest push accepted, in bytes or with a K, M or G suffix (e.g. `512M`).
     #[arg(long, env = "LMNOP_MAX_PUSH_SIZE", default_value = "1G", value_parser = parse_size)]
     pub max_push_size: u64,
+}
+
+/// Operator build options: `(template or all, NAME, VALUE)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildArgs(pub Vec<(Option<String>, String, String)>);
+
+impl BuildArgs {
+    /// The options that apply to `template`, template-specific ones last so they win.
+    pub fn for_template(&self, template: &str) -> Vec<(String, String)> {
+        let general = self.0.iter().filter(|(t, _, _)| t.is_none());
+        let specific = self.0.iter().filter(|(t, _, _)| t.as_deref() == Some(template));
+        general
+            .chain(specific)
+            .map(|(_, name, value)| (name.clone(), value.clone()))
+            .collect()
+    }
+}
+
+/// `NAME=VALUE,python3.12.NAME=VALUE` → [`BuildArgs`].
+pub fn parse_build_args(text: &str) -> Result<BuildArgs, String> {
+    let mut args = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+        let (key, value) = item
+            .split_once('=')
+            .ok_or_else(|| format!("{item:?} is not NAME=VALUE"))?;
+        let (template, name) = match key.rsplit_once('.') {
+            Some((template, name)) => (Some(template.to_owned()), name),
+            None => (None, key),
+        };
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return Err(format!("{name:?} is not an option name (A-Z, 0-9, _)"));
+        }
+        args.push((template, name.to_owned(), value.to_owned()));
+    }
+    Ok(BuildArgs(args))
 }
 
 /// `1024`, `64K`, `512M`, `2G` → bytes (binary multiples).
@@ -254,6 +304,10 @@ pub struct Config {
     pub templates_dir: PathBuf,
     /// Largest push accepted, in bytes.
     pub max_push_bytes: u64,
+    /// Operator build options.
+    pub build_args: BuildArgs,
+    /// Extra CA certificates handed to builds.
+    pub build_ca_file: Option<PathBuf>,
     /// The `lmnop` binary git's pre-receive hook runs (this one, unless embedded elsewhere).
     pub hook_binary: PathBuf,
 }
@@ -278,6 +332,8 @@ impl Config {
             deploy_branch: "main".to_owned(),
             templates_dir: default_templates_dir(),
             max_push_bytes: 1 << 30,
+            build_args: BuildArgs::default(),
+            build_ca_file: None,
             hook_binary: current_binary(),
         }
     }
@@ -319,6 +375,8 @@ impl Config {
             deploy_branch: args.deploy_branch,
             templates_dir: args.templates_dir.unwrap_or_else(default_templates_dir),
             max_push_bytes: args.max_push_size,
+            build_args: args.build_args,
+            build_ca_file: args.build_ca_file,
             hook_binary: current_binary(),
         })
     }
@@ -507,6 +565,23 @@ mod tests {
             registry("registry.example.com/x").api_base(),
             "https://registry.example.com"
         );
+    }
+
+    #[test]
+    fn build_args_apply_per_template() {
+        let args = parse_build_args("BASE_IMAGE=a, python3.12.BASE_IMAGE=b,X=1").expect("valid");
+        assert_eq!(
+            args.for_template("python3.12"),
+            [
+                ("BASE_IMAGE".to_owned(), "a".to_owned()),
+                ("X".to_owned(), "1".to_owned()),
+                ("BASE_IMAGE".to_owned(), "b".to_owned())
+            ]
+        );
+        assert_eq!(args.for_template("static").len(), 2);
+        assert!(parse_build_args("nope").is_err());
+        assert!(parse_build_args("lower=x").is_err());
+        assert_eq!(parse_build_args("").expect("empty"), BuildArgs::default());
     }
 
     #[test]

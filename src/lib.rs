@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod doctor;
 pub mod domain;
+pub mod engine;
 pub mod git;
 pub mod http;
 pub mod push;

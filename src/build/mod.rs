@@ -3,5 +3,6 @@
 
 pub mod context;
 pub mod docker;
+pub mod image;
 pub mod stream;
 pub mod templates;

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod functions;
+pub mod releases;
 pub mod tokens;
 pub mod users;
 

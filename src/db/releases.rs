@@ -1,0 +1,184 @@
+//! The `releases` table: every deploy attempt of a function, numbered v1, v2, … with its commit,
+//! image, resolved config, who pushed, step timings, status, error and full build log.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, unix_now};
+
+/// Where a release stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseStatus {
+    Building,
+    Deploying,
+    Deployed,
+    Failed,
+}
+
+impl ReleaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Building => "building",
+            Self::Deploying => "deploying",
+            Self::Deployed => "deployed",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn from_db(text: &str) -> Result<Self, sqlx::Error> {
+        match text {
+            "building" => Ok(Self::Building),
+            "deploying" => Ok(Self::Deploying),
+            "deployed" => Ok(Self::Deployed),
+            "failed" => Ok(Self::Failed),
+            other => Err(sqlx::Error::Decode(
+                format!("unknown release status {other:?}").into(),
+            )),
+        }
+    }
+}
+
+/// A release as stored (the build log is read separately: it can be large).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub id: i64,
+    pub function_id: i64,
+    pub number: i64,
+    pub commit_id: String,
+    pub image: Option<String>,
+    pub config: String,
+    pub status: ReleaseStatus,
+    pub pusher_id: Option<i64>,
+    pub timings: String,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, function_id, number, commit_id, image, config, status, pusher_id, \
+                       timings, error, created_at, finished_at";
+
+fn from_row(row: &AnyRow) -> Result<Release, sqlx::Error> {
+    Ok(Release {
+        id: row.try_get("id")?,
+        function_id: row.try_get("function_id")?,
+        number: row.try_get("number")?,
+        commit_id: row.try_get("commit_id")?,
+        image: row.try_get("image")?,
+        config: row.try_get("config")?,
+        status: ReleaseStatus::from_db(row.try_get("status")?)?,
+        pusher_id: row.try_get("pusher_id")?,
+        timings: row.try_get("timings")?,
+        error: row.try_get("error")?,
+        created_at: row.try_get("created_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+/// Starts the next release of a function (numbers are per function, from 1).
+pub async fn start(
+    db: &Db,
+    function_id: i64,
+    commit_id: &str,
+    pusher_id: i64,
+    config: &str,
+) -> Result<Release, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO releases (function_id, number, commit_id, config, status, pusher_id, created_at) \
+         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3, 'building', $4, $5 \
+         FROM releases WHERE function_id = $1 \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(function_id)
+    .bind(commit_id)
+    .bind(config)
+    .bind(pusher_id)
+    .bind(unix_now())
+    .fetch_one(db.writer())
+    .await?;
+    from_row(&row)
+}
+
+/// Records the image and moves the release to `deploying`.
+pub async fn set_image(db: &Db, id: i64, image: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE releases SET image = $1, status = 'deploying' WHERE id = $2")
+        .bind(image)
+        .bind(id)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
+
+/// How a release ended.
+#[derive(Debug, Clone)]
+pub struct Outcome<'a> {
+    pub status: ReleaseStatus,
+    pub error: Option<&'a str>,
+    pub timings: &'a str,
+    pub build_log: &'a str,
+}
+
+/// Ends a release; a deployed one becomes its function's current release, in one transaction.
+pub async fn finish(db: &Db, release: &Release, outcome: &Outcome<'_>) -> Result<(), sqlx::Error> {
+    let mut tx = db.writer().begin().await?;
+    sqlx::query(
+        "UPDATE releases SET status = $1, error = $2, timings = $3, build_log = $4, finished_at = $5 \
+         WHERE id = $6",
+    )
+    .bind(outcome.status.as_str())
+    .bind(outcome.error)
+    .bind(outcome.timings)
+    .bind(outcome.build_log)
+    .bind(unix_now())
+    .bind(release.id)
+    .execute(&mut *tx)
+    .await?;
+    if outcome.status == ReleaseStatus::Deployed {
+        sqlx::query("UPDATE functions SET current_release_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(release.id)
+            .bind(unix_now())
+            .bind(release.function_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+pub async fn find(db: &Db, id: i64) -> Result<Option<Release>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM releases WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// A function's releases, newest first.
+pub async fn list(db: &Db, function_id: i64) -> Result<Vec<Release>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM releases WHERE function_id = $1 ORDER BY number DESC"
+    ))
+    .bind(function_id)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn build_log(db: &Db, id: i64) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT build_log FROM releases WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?;
+    row.map(|row| row.try_get("build_log")).transpose()
+}
+
+/// Releases left `building` or `deploying` by a server that stopped mid-way become `failed`.
+pub async fn fail_unfinished(db: &Db) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE releases SET status = 'failed', error = 'lmnop stopped during this release', \
+         finished_at = $1 WHERE status IN ('building', 'deploying')",
+    )
+    .bind(unix_now())
+    .execute(db.writer())
+    .await?;
+    Ok(done.rows_affected())
+}
