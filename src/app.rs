@@ -30,6 +30,10 @@ pub struct AppState {
     pub hooks: Arc<HookServer>,
     pub push_locks: Arc<RepoLocks>,
     pub templates: Arc<Templates>,
+    pub engine: Arc<crate::engine::Engine>,
+    pub routes: Arc<crate::router::RouteTable>,
+    /// Client for calls to functions (keeps connections alive).
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -61,6 +65,7 @@ pub enum StartError {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::git::routes())
+        .merge(crate::router::routes())
         .route("/healthz", get(http::health::show_health))
         .route("/metrics", get(http::metrics::show_metrics))
         .layer(axum::middleware::from_fn_with_state(
@@ -68,7 +73,42 @@ pub fn router(state: AppState) -> Router {
             http::metrics::track_requests,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            route_by_host,
+        ))
         .with_state(state)
+}
+
+/// `NAME.<apps domain>` goes to function NAME, whatever the path; other hosts go on.
+async fn route_by_host(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(domain) = state.config.apps_domain.as_deref() {
+        let host = request
+            .headers()
+            .get(axum::http::header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .map(|host| {
+                host.rsplit_once(':')
+                    .map_or(host, |(name, _)| name)
+                    .to_ascii_lowercase()
+            });
+        if let Some(name) = host
+            .as_deref()
+            .and_then(|host| host.strip_suffix(domain))
+            .and_then(|rest| rest.strip_suffix('.'))
+        {
+            // Only a single label: `a.b.apps…` and the bare domain are not functions.
+            if !name.contains('.') && !name.is_empty() {
+                let name = name.to_owned();
+                return crate::router::invoke_by_host(&state, &name, request).await;
+            }
+        }
+    }
+    next.run(request).await
 }
 
 /// A server bound to its address, ready to run.
@@ -126,6 +166,13 @@ impl Application {
             hooks,
             push_locks: Arc::new(RepoLocks::default()),
             templates,
+            engine: Arc::new(crate::engine::Engine::default()),
+            routes: Arc::new(crate::router::RouteTable::default()),
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(90))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a plain HTTP client builds"),
         };
         Ok(Self {
             router: router(state.clone()),

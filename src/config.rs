@@ -145,7 +145,10 @@ impl BuildArgs {
     /// The options that apply to `template`, template-specific ones last so they win.
     pub fn for_template(&self, template: &str) -> Vec<(String, String)> {
         let general = self.0.iter().filter(|(t, _, _)| t.is_none());
-        let specific = self.0.iter().filter(|(t, _, _)| t.as_deref() == Some(template));
+        let specific = self
+            .0
+            .iter()
+            .filter(|(t, _, _)| t.as_deref() == Some(template));
         general
             .chain(specific)
             .map(|(_, name, value)| (name.clone(), value.clone()))
@@ -156,7 +159,11 @@ impl BuildArgs {
 /// `NAME=VALUE,python3.12.NAME=VALUE` → [`BuildArgs`].
 pub fn parse_build_args(text: &str) -> Result<BuildArgs, String> {
     let mut args = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+    for item in text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
         let (key, value) = item
             .split_once('=')
             .ok_or_else(|| format!("{item:?} is not NAME=VALUE"))?;

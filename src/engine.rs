@@ -13,7 +13,9 @@ const NEGOTIATE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why the engine could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("cannot reach the Docker engine at {host}: {message}; start it or point DOCKER_HOST at it")]
+    #[error(
+        "cannot reach the Docker engine at {host}: {message}; start it or point DOCKER_HOST at it"
+    )]
     Unreachable { host: String, message: String },
 }
 
@@ -32,7 +34,8 @@ impl Engine {
                     host: crate::doctor::docker_host(),
                     message,
                 };
-                let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+                let docker =
+                    Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
                 match tokio::time::timeout(NEGOTIATE_TIMEOUT, docker.negotiate_version()).await {
                     Ok(Ok(docker)) => Ok(docker),
                     Ok(Err(error)) => Err(unreachable(error.to_string())),

@@ -283,8 +283,14 @@ mod tests {
         std::fs::write(template.join("Dockerfile"), "FROM scratch\n").expect("write");
 
         let mut tar_bytes = Vec::new();
-        let summary =
-            write_context(&objects, tree, Some(&template), &[("ca-certificates.crt", b"")], &mut tar_bytes).expect("context");
+        let summary = write_context(
+            &objects,
+            tree,
+            Some(&template),
+            &[("ca-certificates.crt", b"")],
+            &mut tar_bytes,
+        )
+        .expect("context");
         assert_eq!(summary.submodules, ["vendor/lib"]);
         let entries = entries(&tar_bytes);
         let find = |name: &str| {

@@ -113,7 +113,10 @@ pub async fn build(
     input: &BuildInput,
     on_line: impl FnMut(&str),
 ) -> Result<Built, BuildFailure> {
-    let image = format!("{}/{}:{}", input.repository_prefix, input.function, input.commit);
+    let image = format!(
+        "{}/{}:{}",
+        input.repository_prefix, input.function, input.commit
+    );
     let key = {
         let input = input.clone();
         tokio::task::spawn_blocking(move || build_key(&input))
@@ -124,7 +127,10 @@ pub async fn build(
     if let Some(image_id) = find_by_key(docker, &key).await? {
         let (repo, tag) = image.rsplit_once(':').expect("the image name has a tag");
         docker
-            .tag_image(&image_id, Some(TagImageOptionsBuilder::new().repo(repo).tag(tag).build()))
+            .tag_image(
+                &image_id,
+                Some(TagImageOptionsBuilder::new().repo(repo).tag(tag).build()),
+            )
             .await
             .map_err(BuildError::from)?;
         return Ok(Built {
@@ -138,8 +144,8 @@ pub async fn build(
     let producer = {
         let input = input.clone();
         tokio::task::spawn_blocking(move || {
-            let objects = PushedObjects::open(&input.repo, &input.quarantine)
-                .map_err(ContextError::from)?;
+            let objects =
+                PushedObjects::open(&input.repo, &input.quarantine).map_err(ContextError::from)?;
             let extra: [(&str, &[u8]); 1] = [("ca-certificates.crt", &input.ca_certificates)];
             write_context(
                 &objects,
@@ -178,7 +184,9 @@ pub async fn build(
 async fn find_by_key(docker: &Docker, key: &str) -> Result<Option<String>, BuildError> {
     let filters = HashMap::from([("label", vec![format!("{BUILD_KEY_LABEL}={key}")])]);
     let images = docker
-        .list_images(Some(ListImagesOptionsBuilder::new().filters(&filters).build()))
+        .list_images(Some(
+            ListImagesOptionsBuilder::new().filters(&filters).build(),
+        ))
         .await?;
     Ok(images.into_iter().next().map(|image| image.id))
 }

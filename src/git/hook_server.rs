@@ -144,7 +144,7 @@ impl HookServer {
             return send(&mut write, &HookMessage::Verdict { accept: false }).await;
         };
 
-        let (tx, mut rx) = mpsc::channel::<String>(256);
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         let run = async {
             let output = Output::new(tx);
             let verdict = tokio::select! {

@@ -30,6 +30,11 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FunctionLabels {
+    function: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -44,6 +49,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
+    invocations: Family<FunctionLabels, Counter>,
 }
 
 impl Metrics {
@@ -70,11 +76,27 @@ impl Metrics {
             })
             .set(1);
         registry.register("build_info", "The running lmnop version", build_info);
+        let invocations = Family::<FunctionLabels, Counter>::default();
+        registry.register(
+            "function_invocations",
+            "Requests the router forwarded to a function",
+            invocations.clone(),
+        );
         Arc::new(Self {
             registry,
             requests,
             latency,
+            invocations,
         })
+    }
+
+    /// Counts one request routed to `function`.
+    pub fn count_invocation(&self, function: &str) {
+        self.invocations
+            .get_or_create(&FunctionLabels {
+                function: function.to_owned(),
+            })
+            .inc();
     }
 
     fn render(&self) -> String {

@@ -1,6 +1,7 @@
 //! The push pipeline: what happens between git receiving a pack and git updating refs. The
 //! pre-receive hook hands each push here; the verdict accepts or rejects all its refs at once.
 
+mod deploy;
 mod output;
 mod validate;
 
@@ -156,7 +157,7 @@ async fn deploy_branch_push(
     out: &Output,
 ) -> Verdict {
     let secrets = state.secrets();
-    let Some((_tree, _spec)) = validate::validate(
+    let Some((tree, spec)) = validate::validate(
         push.repo.clone(),
         update,
         quarantine,
@@ -168,9 +169,9 @@ async fn deploy_branch_push(
     else {
         return Verdict::Reject;
     };
-    out.error(
-        "builds are not available yet: lmnop stores this push's branches and tags, but cannot build or deploy it",
-    )
-    .await;
-    Verdict::Reject
+    if deploy::release(state, push, update, quarantine, tree, spec, out).await {
+        Verdict::Accept
+    } else {
+        Verdict::Reject
+    }
 }

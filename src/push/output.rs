@@ -2,32 +2,64 @@
 //! with `error:`, `warning:`, `hint:` or `success:` are coloured by git itself when the pusher's
 //! terminal shows colour, so nothing here emits escape codes.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+/// The most of a push's output kept for the release's log; the rest is cut with a note.
+pub const MAX_LOG_BYTES: usize = 1024 * 1024;
+
 /// The pusher's output channel. Every line is also kept (bounded) for the release's log.
 pub struct Output {
-    tx: mpsc::Sender<String>,
+    tx: mpsc::UnboundedSender<String>,
+    log: Mutex<String>,
 }
 
 impl Output {
-    pub fn new(tx: mpsc::Sender<String>) -> Self {
-        Self { tx }
+    pub fn new(tx: mpsc::UnboundedSender<String>) -> Self {
+        Self {
+            tx,
+            log: Mutex::new(String::new()),
+        }
     }
 
-    async fn send(&self, prefix: &str, text: &str) {
+    /// Everything shown so far (at most [`MAX_LOG_BYTES`]).
+    pub fn log(&self) -> String {
+        self.log
+            .lock()
+            .expect("the log lock is never poisoned")
+            .clone()
+    }
+
+    fn send_now(&self, prefix: &str, text: &str) {
         // An empty text is one empty line (a spacer), not none.
         let lines: Vec<&str> = if text.is_empty() {
             vec![""]
         } else {
             text.lines().collect()
         };
+        let mut log = self.log.lock().expect("the log lock is never poisoned");
         for line in lines {
+            let line = format!("{prefix}{}", clean(line)).trim_end().to_owned();
+            if log.len() + line.len() < MAX_LOG_BYTES {
+                log.push_str(&line);
+                log.push('\n');
+            } else if !log.ends_with("[log truncated]\n") {
+                log.push_str("[log truncated]\n");
+            }
             // A pusher that went away must not stop the pipeline; its cancellation does that.
-            let line = format!("{prefix}{}", clean(line));
-            let _ = self.tx.send(line.trim_end().to_owned()).await;
+            let _ = self.tx.send(line);
         }
+    }
+
+    async fn send(&self, prefix: &str, text: &str) {
+        self.send_now(prefix, text);
+    }
+
+    /// An indented detail line, from synchronous code (build log callbacks).
+    pub fn detail_now(&self, text: &str) {
+        self.send_now("       ", text);
     }
 
     /// A heading: `-----> text`.

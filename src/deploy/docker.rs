@@ -1,0 +1,257 @@
+//! The docker runtime: a release runs as `scaling.min` containers labelled by function and
+//! release, with CPU and memory limits, a read-only root and a writable `/tmp`, secrets mounted
+//! read-only at `/var/openfaas/secrets/NAME`, and `environment` as variables.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+use crate::domain::SecretName;
+use crate::secrets::SecretStore;
+use crate::spec::FunctionSpec;
+
+pub const FUNCTION_LABEL: &str = "lmnop.function";
+pub const RELEASE_LABEL: &str = "lmnop.release";
+
+/// Where secrets appear inside containers (the same place as on OpenFaaS).
+pub const SECRETS_MOUNT: &str = "/var/openfaas/secrets";
+
+/// Seconds a container gets to finish its requests when it is stopped.
+const STOP_GRACE_SECONDS: i32 = 10;
+
+/// Why containers could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("the Docker engine failed: {0}")]
+    Engine(#[from] bollard::errors::Error),
+    #[error("container {0} has no address on the bridge network")]
+    NoAddress(String),
+}
+
+/// One release of one function, as the runtime sees it.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub function: String,
+    /// The release number (v1, v2, …).
+    pub release: i64,
+    pub image: String,
+    pub spec: FunctionSpec,
+    pub port: u16,
+}
+
+/// A running container of a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub container_id: String,
+    pub function: String,
+    pub release: i64,
+    pub address: Option<SocketAddr>,
+}
+
+/// Starts the release's containers; on failure, the ones already started are removed.
+pub async fn start(
+    docker: &Docker,
+    secrets: &SecretStore,
+    deployment: &Deployment,
+) -> Result<Vec<Instance>, RuntimeError> {
+    let mut instances = Vec::new();
+    for index in 0..deployment.spec.scaling.min {
+        match start_one(docker, secrets, deployment, index).await {
+            Ok(instance) => instances.push(instance),
+            Err(error) => {
+                remove(docker, &instances).await;
+                return Err(error);
+            }
+        }
+    }
+    Ok(instances)
+}
+
+fn container_config(secrets: &SecretStore, deployment: &Deployment) -> ContainerCreateBody {
+    let spec = &deployment.spec;
+    let env = spec
+        .environment
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    let binds = spec
+        .secrets
+        .iter()
+        .filter_map(|name| SecretName::parse(name).ok())
+        .map(|name| {
+            format!(
+                "{}:{SECRETS_MOUNT}/{name}:ro",
+                secrets.path(&name).display()
+            )
+        })
+        .collect();
+    let labels = HashMap::from([
+        (FUNCTION_LABEL.to_owned(), deployment.function.clone()),
+        (RELEASE_LABEL.to_owned(), deployment.release.to_string()),
+    ]);
+    ContainerCreateBody {
+        image: Some(deployment.image.clone()),
+        env: Some(env),
+        labels: Some(labels),
+        host_config: Some(HostConfig {
+            nano_cpus: Some(i64::from(spec.limits.cpu_millis) * 1_000_000),
+            memory: Some(i64::from(spec.limits.memory_mib) * 1024 * 1024),
+            memory_reservation: Some(i64::from(spec.requests.memory_mib) * 1024 * 1024),
+            readonly_rootfs: Some(true),
+            tmpfs: Some(HashMap::from([(
+                "/tmp".to_owned(),
+                "rw,nosuid,nodev,size=64m".to_owned(),
+            )])),
+            binds: Some(binds),
+            init: Some(true),
+            ..HostConfig::default()
+        }),
+        ..ContainerCreateBody::default()
+    }
+}
+
+async fn start_one(
+    docker: &Docker,
+    secrets: &SecretStore,
+    deployment: &Deployment,
+    index: u32,
+) -> Result<Instance, RuntimeError> {
+    let name = format!(
+        "lmnop-{}-v{}-{index}",
+        deployment.function, deployment.release
+    );
+    // A container of the same name left by an interrupted deploy goes first.
+    let _ = docker
+        .remove_container(
+            &name,
+            Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+        )
+        .await;
+    let created = docker
+        .create_container(
+            Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+            container_config(secrets, deployment),
+        )
+        .await?;
+    let mut instance = Instance {
+        container_id: created.id,
+        function: deployment.function.clone(),
+        release: deployment.release,
+        address: None,
+    };
+    if let Err(error) = docker
+        .start_container(
+            &instance.container_id,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+    {
+        remove(docker, std::slice::from_ref(&instance)).await;
+        return Err(error.into());
+    }
+    instance.address = Some(address(docker, &instance.container_id, deployment.port).await?);
+    Ok(instance)
+}
+
+/// The container's bridge address and the port it listens on.
+async fn address(docker: &Docker, id: &str, port: u16) -> Result<SocketAddr, RuntimeError> {
+    let inspected = docker
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await?;
+    let networks = inspected
+        .network_settings
+        .and_then(|settings| settings.networks)
+        .unwrap_or_default();
+    networks
+        .values()
+        .filter_map(|endpoint| endpoint.ip_address.as_deref())
+        .find_map(|ip| ip.parse::<IpAddr>().ok())
+        .map(|ip| SocketAddr::new(ip, port))
+        .ok_or_else(|| RuntimeError::NoAddress(id.to_owned()))
+}
+
+/// Whether the container still runs.
+pub async fn is_running(docker: &Docker, id: &str) -> bool {
+    docker
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .ok()
+        .and_then(|c| c.state)
+        .and_then(|state| state.running)
+        .unwrap_or(false)
+}
+
+/// The last `lines` lines a container wrote, for error messages.
+pub async fn last_logs(docker: &Docker, id: &str, lines: usize) -> String {
+    let options = LogsOptionsBuilder::new()
+        .stdout(true)
+        .stderr(true)
+        .tail(&lines.to_string())
+        .build();
+    let mut stream = docker.logs(id, Some(options));
+    let mut text = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        text.push_str(&chunk.to_string());
+    }
+    text
+}
+
+/// Stops containers gracefully (they finish their requests) and removes them.
+pub async fn remove(docker: &Docker, instances: &[Instance]) {
+    for instance in instances {
+        let _ = docker
+            .stop_container(
+                &instance.container_id,
+                Some(
+                    StopContainerOptionsBuilder::new()
+                        .t(STOP_GRACE_SECONDS)
+                        .build(),
+                ),
+            )
+            .await;
+        let _ = docker
+            .remove_container(
+                &instance.container_id,
+                Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+            )
+            .await;
+    }
+}
+
+/// Every container lmnop runs, running or not.
+pub async fn list(docker: &Docker) -> Result<Vec<Instance>, RuntimeError> {
+    let filters = HashMap::from([("label", vec![FUNCTION_LABEL.to_owned()])]);
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await?;
+    Ok(containers
+        .into_iter()
+        .filter_map(|container| {
+            let labels = container.labels?;
+            Some(Instance {
+                container_id: container.id?,
+                function: labels.get(FUNCTION_LABEL)?.clone(),
+                release: labels.get(RELEASE_LABEL)?.parse().ok()?,
+                address: None,
+            })
+        })
+        .collect())
+}

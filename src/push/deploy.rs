@@ -1,0 +1,283 @@
+//! Build and deploy steps of a deploy-branch push: record a release, build (or reuse) the image,
+//! start the new containers, wait until they answer, switch traffic, stop the old ones. Any
+//! failure leaves the previous release serving and the release marked failed with its log.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use gix::ObjectId;
+
+use super::{Output, Push, Quarantine, RefUpdate};
+use crate::app::AppState;
+use crate::build::image::{self, BuildInput};
+use crate::db::releases::{self, Outcome, Release, ReleaseStatus};
+use crate::deploy::docker::{self as runtime, Deployment};
+use crate::spec::FunctionSpec;
+
+/// Lines of a failing build or container shown to the pusher.
+const TAIL_LINES: usize = 20;
+
+/// Step timings, kept with the release.
+#[derive(Debug, Default)]
+struct Timings(BTreeMap<&'static str, f64>);
+
+/// Why a release failed: the step and what the pusher should read.
+struct Failure {
+    step: &'static str,
+    message: String,
+}
+
+/// Runs the release; true when the new version serves.
+pub async fn release(
+    state: &AppState,
+    push: &Push,
+    update: &RefUpdate,
+    quarantine: &Quarantine,
+    tree: ObjectId,
+    spec: FunctionSpec,
+    out: &Output,
+) -> bool {
+    let function =
+        match crate::db::functions::ensure(&state.db, push.function.as_str(), push.user.id).await {
+            Ok(function) => function,
+            Err(error) => {
+                tracing::error!(%error, "cannot record the function");
+                out.error("lmnop could not record the function; the server log has the details")
+                    .await;
+                return false;
+            }
+        };
+    let config = spec.to_json().to_string();
+    let release =
+        match releases::start(&state.db, function.id, &update.new, push.user.id, &config).await {
+            Ok(release) => release,
+            Err(error) => {
+                tracing::error!(%error, "cannot record the release");
+                out.error("lmnop could not record the release; the server log has the details")
+                    .await;
+                return false;
+            }
+        };
+    let mut timings = Timings::default();
+    let result = run(
+        state,
+        push,
+        update,
+        quarantine,
+        tree,
+        &spec,
+        &release,
+        &mut timings,
+        out,
+    )
+    .await;
+    let timings_json = serde_json::to_string(&timings.0).unwrap_or_default();
+    let (status, error) = match &result {
+        Ok(()) => (ReleaseStatus::Deployed, None),
+        Err(failure) => (
+            ReleaseStatus::Failed,
+            Some(format!("{}: {}", failure.step, failure.message)),
+        ),
+    };
+    let outcome = Outcome {
+        status,
+        error: error.as_deref(),
+        timings: &timings_json,
+        build_log: &out.log(),
+    };
+    if let Err(error) = releases::finish(&state.db, &release, &outcome).await {
+        tracing::error!(%error, "cannot record the end of a release");
+    }
+    match result {
+        Ok(()) => {
+            out.success(&format!("{} v{} is live", push.function, release.number))
+                .await;
+            for url in urls(state, push.function.as_str()) {
+                out.detail(&url).await;
+            }
+            true
+        }
+        Err(failure) => {
+            out.error(&format!("{} failed: {}", failure.step, failure.message))
+                .await;
+            out.hint(&format!(
+                "the previous release keeps serving; the full log is kept with {} v{}",
+                push.function, release.number
+            ))
+            .await;
+            false
+        }
+    }
+}
+
+fn urls(state: &AppState, function: &str) -> Vec<String> {
+    let base = state.config.public_url.clone().unwrap_or_else(|| {
+        let port = state.config.listen.port();
+        format!("http://localhost:{port}")
+    });
+    let mut urls = vec![format!("{base}/function/{function}")];
+    if let Some(domain) = &state.config.apps_domain {
+        let scheme = if base.starts_with("https:") {
+            "https"
+        } else {
+            "http"
+        };
+        urls.insert(0, format!("{scheme}://{function}.{domain}"));
+    }
+    urls
+}
+
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
+async fn run(
+    state: &AppState,
+    push: &Push,
+    update: &RefUpdate,
+    quarantine: &Quarantine,
+    tree: ObjectId,
+    spec: &FunctionSpec,
+    release: &Release,
+    timings: &mut Timings,
+    out: &Output,
+) -> Result<(), Failure> {
+    let template = state
+        .templates
+        .get(&spec.template)
+        .cloned()
+        .expect("validation accepts only installed templates");
+    let docker = state.engine.client().await.map_err(|error| Failure {
+        step: "build",
+        message: error.to_string(),
+    })?;
+
+    // Build.
+    let started = Instant::now();
+    let step = out
+        .step(&format!(
+            "Building {} v{} from {} with {}",
+            push.function,
+            release.number,
+            &update.new[..7],
+            template.name
+        ))
+        .await;
+    let ca_certificates = match &state.config.build_ca_file {
+        Some(path) => std::fs::read(path).map_err(|error| Failure {
+            step: "build",
+            message: format!(
+                "cannot read LMNOP_BUILD_CA_FILE {}: {error}",
+                path.display()
+            ),
+        })?,
+        None => Vec::new(),
+    };
+    let options = image::resolve_options(
+        &template,
+        &state.config.build_args.for_template(&template.name),
+        &spec.options,
+    );
+    let repository_prefix = state
+        .config
+        .runtime
+        .registry
+        .as_ref()
+        .map_or_else(|| "lmnop".to_owned(), |registry| registry.address.clone());
+    let input = BuildInput {
+        function: push.function.to_string(),
+        commit: update.new.clone(),
+        pusher: push.user.name.clone(),
+        tree,
+        repo: push.repo.clone(),
+        quarantine: quarantine.clone(),
+        template: template.clone(),
+        options,
+        ca_certificates,
+        repository_prefix,
+    };
+    let mut tail = std::collections::VecDeque::new();
+    let built = image::build(&docker, &input, |line| {
+        out.detail_now(line);
+        if tail.len() == TAIL_LINES {
+            tail.pop_front();
+        }
+        tail.push_back(line.to_owned());
+    })
+    .await
+    .map_err(|error| Failure {
+        step: "build",
+        message: error.to_string(),
+    })?;
+    timings.0.insert("build", started.elapsed().as_secs_f64());
+    step.done(if built.reused {
+        "reused the image of an identical earlier build"
+    } else {
+        "built"
+    })
+    .await;
+    if let Err(error) = releases::set_image(&state.db, release.id, &built.image).await {
+        tracing::error!(%error, "cannot record the image");
+    }
+
+    // Deploy.
+    let started = Instant::now();
+    let step = out
+        .step(&format!(
+            "Starting {} container{} of v{}",
+            spec.scaling.min,
+            if spec.scaling.min == 1 { "" } else { "s" },
+            release.number
+        ))
+        .await;
+    let deployment = Deployment {
+        function: push.function.to_string(),
+        release: release.number,
+        image: built.image.clone(),
+        spec: spec.clone(),
+        port: template.port,
+    };
+    let secrets = state.secrets();
+    let instances = runtime::start(&docker, &secrets, &deployment)
+        .await
+        .map_err(|error| Failure {
+            step: "deploy",
+            message: error.to_string(),
+        })?;
+    let addresses: Vec<_> = instances.iter().filter_map(|i| i.address).collect();
+    if let Err(error) = crate::deploy::health::wait_ready(
+        &state.http,
+        &addresses,
+        &spec.health.path,
+        spec.health.timeout,
+    )
+    .await
+    {
+        let mut message = format!("the new version did not become healthy: {error}");
+        if let Some(first) = instances.first() {
+            let logs = runtime::last_logs(&docker, &first.container_id, TAIL_LINES).await;
+            if !logs.trim().is_empty() {
+                message.push_str("\nlast lines of the container's output:\n");
+                message.push_str(logs.trim_end());
+            }
+        }
+        runtime::remove(&docker, &instances).await;
+        return Err(Failure {
+            step: "health check",
+            message,
+        });
+    }
+    timings.0.insert("deploy", started.elapsed().as_secs_f64());
+    step.done("healthy").await;
+
+    // Switch traffic, then let the old containers finish and go.
+    state.routes.set(push.function.as_str(), addresses);
+    let old: Vec<_> = runtime::list(&docker)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i.function == push.function.as_str() && i.release != release.number)
+        .collect();
+    if !old.is_empty() {
+        let docker = docker.clone();
+        tokio::spawn(async move { runtime::remove(&docker, &old).await });
+    }
+    Ok(())
+}

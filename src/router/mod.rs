@@ -1,0 +1,9 @@
+//! The router: `/function/NAME[/rest]` (and `NAME.<apps domain>`) proxied to the function's
+//! serving containers, with streaming bodies, keep-alive upstream connections, hop-by-hop
+//! headers removed and `X-Forwarded-*` set. Only a function's own containers can be reached.
+
+mod proxy;
+mod table;
+
+pub use proxy::{invoke_by_host, invoke_function, routes};
+pub use table::RouteTable;

@@ -1,0 +1,158 @@
+//! Forwarding one request to a function's container.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+
+use crate::app::AppState;
+use crate::domain::FunctionName;
+
+/// Headers that belong to one connection and are never forwarded (RFC 9110 7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/function/{name}", any(invoke_root))
+        .route("/function/{name}/", any(invoke_root))
+        .route("/function/{name}/{*rest}", any(invoke_function))
+}
+
+async fn invoke_root(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    forward(&state, &name, "/", request).await
+}
+
+pub async fn invoke_function(
+    State(state): State<AppState>,
+    Path((name, rest)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    forward(&state, &name, &format!("/{rest}"), request).await
+}
+
+/// `NAME.<apps domain>`: the whole path goes to the function.
+pub async fn invoke_by_host(state: &AppState, name: &str, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    forward(state, name, &path, request).await
+}
+
+fn not_found(name: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        format!("no function named {name} is running\n"),
+    )
+        .into_response()
+}
+
+async fn forward(state: &AppState, name: &str, path: &str, request: Request) -> Response {
+    let Ok(name) = FunctionName::parse(name) else {
+        return not_found(name);
+    };
+    let Some(backend) = state.routes.pick(name.as_str()) else {
+        return not_found(name.as_str());
+    };
+    state.metrics.count_invocation(name.as_str());
+    let query = request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    let url = format!("http://{backend}{path}{query}");
+    let client_ip = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string());
+    let (parts, body) = request.into_parts();
+    let mut headers = strip_hop_by_hop(&parts.headers);
+    if let Some(host) = parts.headers.get(header::HOST) {
+        headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
+    }
+    headers.remove(header::HOST);
+    if let Some(ip) = client_ip {
+        let forwarded = match parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(previous) => format!("{previous}, {ip}"),
+            None => ip,
+        };
+        if let Ok(value) = HeaderValue::from_str(&forwarded) {
+            headers.insert(HeaderName::from_static("x-forwarded-for"), value);
+        }
+    }
+    headers.insert(
+        HeaderName::from_static("x-forwarded-proto"),
+        HeaderValue::from_static(
+            if state
+                .config
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https:"))
+            {
+                "https"
+            } else {
+                "http"
+            },
+        ),
+    );
+    let upstream = state
+        .http
+        .request(parts.method, url)
+        .headers(headers)
+        .body(reqwest::Body::wrap_stream(body.into_data_stream()))
+        .send()
+        .await;
+    match upstream {
+        Ok(answer) => {
+            let status = answer.status();
+            let headers = strip_hop_by_hop(answer.headers());
+            let mut response = Response::new(Body::from_stream(answer.bytes_stream()));
+            *response.status_mut() = status;
+            *response.headers_mut() = headers;
+            response
+        }
+        Err(error) => {
+            tracing::warn!(function = %name, %error, "function unreachable");
+            (
+                StatusCode::BAD_GATEWAY,
+                format!("function {name} did not answer\n"),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn strip_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
+    // Headers named in Connection are hop-by-hop too.
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
+        .collect();
+    let mut kept = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let lower = name.as_str();
+        if HOP_BY_HOP.contains(&lower) || named.iter().any(|n| n == lower) {
+            continue;
+        }
+        kept.append(name.clone(), value.clone());
+    }
+    kept
+}
