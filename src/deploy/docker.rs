@@ -194,6 +194,18 @@ pub async fn is_running(docker: &Docker, id: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Completes with the id of the first of `instances` that stops running (never, if none does).
+pub async fn first_exit(docker: &Docker, instances: &[Instance]) -> String {
+    loop {
+        for instance in instances {
+            if !is_running(docker, &instance.container_id).await {
+                return instance.container_id.clone();
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 /// The last `lines` lines a container wrote, for error messages.
 pub async fn last_logs(docker: &Docker, id: &str, lines: usize) -> String {
     let options = LogsOptionsBuilder::new()

@@ -242,14 +242,16 @@ async fn run(
             message: error.to_string(),
         })?;
     let addresses: Vec<_> = instances.iter().filter_map(|i| i.address).collect();
-    if let Err(error) = crate::deploy::health::wait_ready(
-        &state.http,
-        &addresses,
-        &spec.health.path,
-        spec.health.timeout,
-    )
-    .await
-    {
+    let health = &spec.health;
+    let ready = tokio::select! {
+        ready = crate::deploy::health::wait_ready(&state.http, &addresses, &health.path, health.timeout) => {
+            ready.map_err(|error| error.to_string())
+        }
+        id = runtime::first_exit(&docker, &instances) => {
+            Err(format!("container {} stopped before it answered", &id[..12.min(id.len())]))
+        }
+    };
+    if let Err(error) = ready {
         let mut message = format!("the new version did not become healthy: {error}");
         if let Some(first) = instances.first() {
             let logs = runtime::last_logs(&docker, &first.container_id, TAIL_LINES).await;

@@ -7,6 +7,7 @@
 mod accounts;
 mod cli;
 mod database;
+mod deploy;
 mod doctor;
 mod git;
 mod gitutil;

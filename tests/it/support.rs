@@ -192,6 +192,11 @@ impl TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose configuration `adjust` changes first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     init_logs();
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
@@ -200,6 +205,7 @@ pub async fn spawn_app() -> TestApp {
     config.database = db.config.clone();
     config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     config.hook_binary = PathBuf::from(env!("CARGO_BIN_EXE_lmnop"));
+    adjust(&mut config);
     let app = Application::build(config).await.expect("the app starts");
     let address = app.local_addr();
     let state = app.state().clone();

@@ -1,0 +1,315 @@
+//! Pushes that build and deploy on the real Docker engine, with base images built offline and
+//! the watchdog stand-in: the new code answers, a change switches without a failed request, and
+//! broken builds or unhealthy code leave the previous release serving.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::gitutil::{WorkTree, git_ok, ls_remote, ref_id};
+use crate::support::{Part, TestApp, docker_available, need, spawn_app_with};
+
+/// Builds the watchdog stand-in image once per test run.
+fn watchdog_image() -> &'static str {
+    static IMAGE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    const TAG: &str = "lmnop-test/of-watchdog:standin";
+    IMAGE.get_or_init(|| {
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_lmnop"))
+            .parent()
+            .expect("target dir")
+            .join("examples/watchdog-standin");
+        assert!(
+            binary.is_file(),
+            "cargo test builds the watchdog stand-in example: {}",
+            binary.display()
+        );
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::copy(&binary, dir.path().join("fwatchdog")).expect("copy");
+        let base = std::env::var("LMNOP_TEST_BASE_IMAGE")
+            .unwrap_or_else(|_| "lmnop-base/debian:bookworm".to_owned());
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            format!("FROM {base}\nCOPY fwatchdog /fwatchdog\n"),
+        )
+        .expect("write");
+        let status = std::process::Command::new("docker")
+            .args(["build", "-q", "-t", TAG])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("docker build runs");
+        assert!(
+            status.success(),
+            "the watchdog stand-in image builds (needs {base})"
+        );
+    });
+    TAG
+}
+
+fn python_image() -> String {
+    std::env::var("LMNOP_TEST_PYTHON_IMAGE").unwrap_or_else(|_| "lmnop-base/python:3.11".to_owned())
+}
+
+/// A server whose builds use the offline base images.
+async fn deploy_app() -> Option<TestApp> {
+    if !need(Part::Docker, docker_available().await, "no engine answers") {
+        return None;
+    }
+    let watchdog = watchdog_image();
+    let app = spawn_app_with(|config| {
+        config.build_args = lmnop::config::parse_build_args(&format!(
+            "python3.12.BASE_IMAGE={},WATCHDOG_IMAGE={watchdog}",
+            python_image()
+        ))
+        .expect("build args");
+        config.apps_domain = Some("apps.test".to_owned());
+    })
+    .await;
+    Some(app)
+}
+
+/// A unique function name: tests share one engine.
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:06x}", rand::random::<u32>() & 0xff_ffff)
+}
+
+fn python_function(work: &WorkTree, greeting: &str, extra_yml: &str) {
+    work.write(
+        "function.yml",
+        &format!("template: python3.12\nenvironment:\n  GREETING: {greeting}\n{extra_yml}"),
+    );
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example/python-hello/function");
+    work.write(
+        "function/app.py",
+        &std::fs::read_to_string(example.join("app.py")).expect("app.py"),
+    );
+    work.write(
+        "function/entrypoint",
+        &std::fs::read_to_string(example.join("entrypoint")).expect("entrypoint"),
+    );
+    make_executable(work, "function/entrypoint");
+}
+
+fn make_executable(work: &WorkTree, file: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(work.path.join(file), mode).expect("chmod");
+}
+
+async fn get(app: &TestApp, path: &str, host: Option<&str>) -> (u16, String) {
+    let mut request = reqwest::Client::new().get(app.url(path));
+    if let Some(host) = host {
+        request = request.header("Host", host);
+    }
+    match request.send().await {
+        Ok(response) => (
+            response.status().as_u16(),
+            response.text().await.unwrap_or_default(),
+        ),
+        Err(error) => (0, error.to_string()),
+    }
+}
+
+async fn remove_containers(name: &str) {
+    let output = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=lmnop.function={name}"),
+        ])
+        .output()
+        .expect("docker ps");
+    for id in String::from_utf8_lossy(&output.stdout).split_whitespace() {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", id])
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_function_deploys_and_switches_without_a_failed_request() {
+    let Some(app) = deploy_app().await else {
+        return;
+    };
+    let name = unique("hello");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let url = app.admin_url(&name);
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "first version", "");
+    work.commit("v1");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains(&format!("success: {name} v1 is live")),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("Step 1/"),
+        "build lines reach the pusher: {}",
+        push.stderr
+    );
+    assert_eq!(
+        get(&app, &format!("/function/{name}"), None).await,
+        (200, "first version\n".to_owned())
+    );
+    assert_eq!(
+        get(&app, "/anything", Some(&format!("{name}.apps.test"))).await,
+        (200, "first version\n".to_owned())
+    );
+
+    // A client polls throughout the second deploy: every answer is a 200 from v1 or v2.
+    let stop = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let answers = Arc::new(AtomicUsize::new(0));
+    let poller = {
+        let (stop, failures, answers) = (stop.clone(), failures.clone(), answers.clone());
+        let endpoint = app.url(&format!("/function/{name}"));
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            while !stop.load(Ordering::Relaxed) {
+                match client.get(&endpoint).send().await {
+                    Ok(r) if r.status() == 200 => {
+                        let body = r.text().await.unwrap_or_default();
+                        if body != "first version\n" && body != "second version\n" {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    _ => {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                answers.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    python_function(&work, "second version", "");
+    work.commit("v2");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    // The old containers are stopped gracefully in the background; keep polling through that.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, Ordering::Relaxed);
+    poller.await.expect("poller");
+    assert_eq!(
+        failures.load(Ordering::Relaxed),
+        0,
+        "no failed request during the switch"
+    );
+    assert!(answers.load(Ordering::Relaxed) > 10);
+    assert_eq!(
+        get(&app, &format!("/function/{name}"), None).await,
+        (200, "second version\n".to_owned())
+    );
+
+    let metrics = get(&app, "/metrics", None).await.1;
+    assert!(
+        metrics.contains(&format!(
+            "lmnop_function_invocations_total{{function=\"{name}\"}}"
+        )),
+        "{metrics}"
+    );
+    remove_containers(&name).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broken_builds_and_unhealthy_code_leave_the_previous_release_serving() {
+    let Some(app) = deploy_app().await else {
+        return;
+    };
+    let name = unique("sturdy");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let url = app.admin_url(&name);
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "good", "");
+    let good = work.commit("good");
+    git_ok(&work.path, &["push", "-q", &url, "main"]);
+
+    // A build step fails.
+    work.write(
+        "function/initialize",
+        "echo 'about to fail on purpose'\nexit 3\n",
+    );
+    work.commit("broken build");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(!push.ok);
+    assert!(
+        push.stderr.contains("error: build failed"),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("about to fail on purpose"),
+        "the lines that matter: {}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("previous release keeps serving"),
+        "{}",
+        push.stderr
+    );
+    assert_eq!(
+        get(&app, &format!("/function/{name}"), None).await,
+        (200, "good\n".to_owned())
+    );
+    assert_eq!(
+        ref_id(&ls_remote(tmp.path(), &url), "refs/heads/main"),
+        Some(good.clone())
+    );
+
+    // It builds, but never answers: the entrypoint exits at once.
+    std::fs::remove_file(work.path.join("function/initialize")).expect("rm");
+    python_function(&work, "never", "health: {timeout: 5s}\n");
+    work.write(
+        "function/entrypoint",
+        "#!/bin/sh\necho 'crashing on start'\nexit 1\n",
+    );
+    make_executable(&work, "function/entrypoint");
+    work.commit("unhealthy");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(!push.ok);
+    assert!(
+        push.stderr.contains("error: health check failed"),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("crashing on start"),
+        "the container's output is shown: {}",
+        push.stderr
+    );
+    assert_eq!(
+        get(&app, &format!("/function/{name}"), None).await,
+        (200, "good\n".to_owned())
+    );
+    assert_eq!(
+        ref_id(&ls_remote(tmp.path(), &url), "refs/heads/main"),
+        Some(good)
+    );
+
+    // Both failures are recorded with their logs.
+    let function = lmnop::db::functions::find(&app.state.db, &name)
+        .await
+        .expect("db")
+        .expect("function");
+    let releases = lmnop::db::releases::list(&app.state.db, function.id)
+        .await
+        .expect("releases");
+    let statuses: Vec<_> = releases
+        .iter()
+        .map(|r| (r.number, r.status.as_str()))
+        .collect();
+    assert_eq!(statuses, [(3, "failed"), (2, "failed"), (1, "deployed")]);
+    assert_eq!(function.current_release_id, Some(releases[2].id));
+    let log = lmnop::db::releases::build_log(&app.state.db, releases[1].id)
+        .await
+        .expect("db")
+        .expect("log");
+    assert!(log.contains("about to fail on purpose"), "{log}");
+    remove_containers(&name).await;
+    app.stop().await;
+}
