@@ -137,8 +137,10 @@ async fn a_python_function_deploys_and_switches_without_a_failed_request() {
     let tmp = tempfile::tempdir().expect("tmp");
     let url = app.admin_url(&name);
     let work = WorkTree::new(tmp.path(), "work");
+    // A file unique to this run, so the first build is a real one.
+    work.write("build-id.txt", &name);
     python_function(&work, "first version", "");
-    work.commit("v1");
+    let v1 = work.commit("v1");
     let push = work.git(&["push", &url, "main"]);
     assert!(push.ok, "{}", push.stderr);
     assert!(
@@ -203,6 +205,15 @@ async fn a_python_function_deploys_and_switches_without_a_failed_request() {
     assert_eq!(
         get(&app, &format!("/function/{name}"), None).await,
         (200, "second version\n".to_owned())
+    );
+
+    // Going back to the first tree reuses its image.
+    let back = work.git(&["push", "--force", &url, &format!("{v1}:refs/heads/main")]);
+    assert!(back.ok, "{}", back.stderr);
+    assert!(back.stderr.contains("reused the image"), "{}", back.stderr);
+    assert_eq!(
+        get(&app, &format!("/function/{name}"), None).await,
+        (200, "first version\n".to_owned())
     );
 
     let metrics = get(&app, "/metrics", None).await.1;

@@ -149,7 +149,8 @@ async fn the_deploy_branch_needs_function_yml_and_cannot_be_deleted() {
     assert_eq!(ref_id(&refs, "refs/heads/main"), None);
     assert_ne!(stored, next);
 
-    // With function.yml the push gets as far as the build step.
+    // With function.yml the push gets as far as the build step (which cannot pull the
+    // template's default base image here, so the branch stays where it was).
     work.write("function.yml", "template: python3.12\n");
     work.write("function/entrypoint", "#!/bin/sh\n");
     work.commit("add function.yml");
@@ -161,7 +162,7 @@ async fn the_deploy_branch_needs_function_yml_and_cannot_be_deleted() {
         push.stderr
     );
     assert!(
-        push.stderr.contains("builds are not available yet"),
+        push.stderr.contains("-----> Building web v1"),
         "{}",
         push.stderr
     );
@@ -663,7 +664,7 @@ async fn a_bad_function_yml_gets_field_specific_errors_before_any_build() {
             push.stderr
         );
         assert!(
-            !push.stderr.contains("builds are not available"),
+            !push.stderr.contains("-----> Building"),
             "stopped before the build: {}",
             push.stderr
         );
