@@ -1,6 +1,7 @@
 //! Accounts: creating and changing users, API tokens, and the one authentication rule that
 //! git, the API and the portal share.
 
+mod cache;
 mod passwords;
 mod tokens;
 
@@ -69,11 +70,16 @@ impl Actor {
 pub struct Accounts {
     db: Db,
     passwords: Passwords,
+    verified: std::sync::Arc<cache::VerifiedCache>,
 }
 
 impl Accounts {
     pub fn new(db: Db, passwords: Passwords) -> Self {
-        Self { db, passwords }
+        Self {
+            db,
+            passwords,
+            verified: std::sync::Arc::default(),
+        }
     }
 
     pub async fn create_user(
@@ -162,8 +168,14 @@ impl Accounts {
         }
         let found = users::find_with_hash(&self.db, name).await?;
         let hash = found.as_ref().map(|(_, hash)| hash.as_str());
-        if !self.passwords.verify(secret, hash).await {
-            return Err(AuthError::InvalidCredentials);
+        let remembered = hash.is_some_and(|hash| self.verified.hit(name, secret, hash));
+        if !remembered {
+            if !self.passwords.verify(secret, hash).await {
+                return Err(AuthError::InvalidCredentials);
+            }
+            if let Some(hash) = hash {
+                self.verified.remember(name, secret, hash);
+            }
         }
         let (user, _) = found.expect("a verified password has a user");
         match user.state {

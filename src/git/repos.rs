@@ -98,7 +98,7 @@ impl Repos {
     }
 
     async fn init_bare(&self, path: &Path) -> Result<(), RepoError> {
-        let output = Command::new("git")
+        let output = Command::new(super::service::git_program())
             .args(["init", "--bare", "--quiet"])
             .arg(format!("--initial-branch={}", self.initial_branch))
             .arg("--")

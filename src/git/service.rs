@@ -77,9 +77,27 @@ pub fn protocol_env(header: Option<&str>) -> Option<String> {
     (!kept.is_empty()).then(|| kept.join(":"))
 }
 
+/// The `git` binary, found once on the server's PATH. An absolute program path also lets the
+/// standard library start children with `posix_spawn` instead of copying the whole server with
+/// `fork` (it must fork to search a PATH that differs from its own).
+pub fn git_program() -> &'static Path {
+    static PROGRAM: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|dir| dir.join("git"))
+            .find(|candidate| candidate.is_file())
+            .unwrap_or_else(|| std::path::PathBuf::from("git"))
+    })
+}
+
+/// Read and write buffers for streaming packs.
+const STREAM_BUFFER: usize = 64 * 1024;
+
 /// `git --git-dir=PATH` with the clean environment.
 pub fn git(repo: &Path) -> Command {
-    let mut command = Command::new("git");
+    let mut command = Command::new(git_program());
     command
         .env_clear()
         .envs(base_env())
@@ -99,7 +117,7 @@ pub struct ServiceOptions {
 }
 
 fn service_command(service: Service, options: &ServiceOptions) -> Command {
-    let mut command = Command::new("git");
+    let mut command = Command::new(git_program());
     command.env_clear().envs(base_env());
     for (key, value) in &options.config {
         command.arg("-c").arg(format!("{key}={value}"));
@@ -167,20 +185,23 @@ pub fn start(
         let stream = body.into_data_stream().map_err(std::io::Error::other);
         let raw = StreamReader::new(stream);
         let input: Pin<Box<dyn AsyncRead + Send>> = if gzip {
-            Box::pin(GzipDecoder::new(BufReader::new(raw)))
+            Box::pin(GzipDecoder::new(BufReader::with_capacity(
+                STREAM_BUFFER,
+                raw,
+            )))
         } else {
             Box::pin(raw)
         };
-        let mut limited = input.take(limit);
+        let mut limited = BufReader::with_capacity(STREAM_BUFFER, input.take(limit));
         // A client that goes away or sends junk ends the input; git then reports what it got.
-        if let Err(error) = tokio::io::copy(&mut limited, &mut stdin).await {
+        if let Err(error) = tokio::io::copy_buf(&mut limited, &mut stdin).await {
             tracing::debug!(%error, "git request body ended early");
         }
         let _ = stdin.shutdown().await;
     });
     Ok(RunningService {
         child,
-        stdout: ReaderStream::new(stdout),
+        stdout: ReaderStream::with_capacity(stdout, STREAM_BUFFER),
         stderr,
     })
 }

@@ -240,3 +240,47 @@ async fn oversized_passwords_are_refused_without_hashing() {
         ))
     ));
 }
+
+#[tokio::test]
+async fn a_changed_password_stops_working_at_once_even_just_after_use() {
+    let (accounts, _db, _test_db, _dir) = accounts().await;
+    let cli = Actor::cli();
+    accounts
+        .create_user("kim", &secret("first-password"), Role::Member, &cli)
+        .await
+        .expect("create");
+    for _ in 0..2 {
+        assert!(
+            accounts
+                .authenticate("kim", &secret("first-password"))
+                .await
+                .is_ok()
+        );
+    }
+    accounts
+        .set_password("kim", &secret("second-password"), &cli)
+        .await
+        .expect("passwd");
+    assert!(matches!(
+        accounts
+            .authenticate("kim", &secret("first-password"))
+            .await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    assert!(
+        accounts
+            .authenticate("kim", &secret("second-password"))
+            .await
+            .is_ok()
+    );
+    accounts
+        .set_state("kim", UserState::Disabled, &cli)
+        .await
+        .expect("disable");
+    assert!(matches!(
+        accounts
+            .authenticate("kim", &secret("second-password"))
+            .await,
+        Err(AuthError::Disabled(_))
+    ));
+}
