@@ -34,6 +34,8 @@ pub struct AppState {
     pub routes: Arc<crate::router::RouteTable>,
     /// Client for calls to functions (keeps connections alive).
     pub http: reqwest::Client,
+    /// This installation's id, on every container it runs.
+    pub instance: String,
 }
 
 impl AppState {
@@ -157,6 +159,7 @@ impl Application {
                     source,
                 })?;
         let templates = Arc::new(Templates::load(&config.templates_dir));
+        let instance = store::instance_id(&config.data_dir)?;
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -173,6 +176,7 @@ impl Application {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a plain HTTP client builds"),
+            instance,
         };
         Ok(Self {
             router: router(state.clone()),
@@ -204,6 +208,7 @@ impl Application {
                 .clone()
                 .serve(self.hook_listener, self.state.clone()),
         );
+        let reconciler = tokio::spawn(crate::deploy::reconcile::run(self.state.clone()));
         tracing::info!(%address, "lmnop is listening");
         let service = self
             .router
@@ -212,6 +217,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await?;
         hooks.abort();
+        reconciler.abort();
         self.state.db.close().await;
         tracing::info!("lmnop stopped");
         Ok(())

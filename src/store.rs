@@ -57,3 +57,26 @@ pub async fn open_database(data_dir: &Path, database: &DatabaseConfig) -> Result
     }
     Ok(Db::open(database).await?)
 }
+
+/// This installation's id: random, made at first start and kept in `DATA_DIR/instance-id`.
+/// Containers carry it, so installations sharing a Docker engine leave each other alone.
+pub fn instance_id(data_dir: &Path) -> Result<String, StoreError> {
+    let path = data_dir.join("instance-id");
+    let fail = |source| StoreError::DataDir {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(id) if id.trim().len() >= 8 => return Ok(id.trim().to_owned()),
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(fail(error)),
+    }
+    let mut bytes = [0u8; 8];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let id = hex::encode(bytes);
+    let staging = data_dir.join(".instance-id.new");
+    std::fs::write(&staging, &id).map_err(fail)?;
+    std::fs::rename(&staging, &path).map_err(fail)?;
+    Ok(id)
+}

@@ -182,3 +182,33 @@ pub async fn fail_unfinished(db: &Db) -> Result<u64, sqlx::Error> {
     .await?;
     Ok(done.rows_affected())
 }
+
+/// A function and the release that should be serving it.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    pub function: String,
+    pub release: Release,
+}
+
+/// Every function that has a current release, with that release.
+pub async fn serving(db: &Db) -> Result<Vec<Serving>, sqlx::Error> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|column| format!("r.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT f.name AS function_name, {columns} FROM functions f \
+         JOIN releases r ON r.id = f.current_release_id ORDER BY f.name"
+    ))
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Serving {
+                function: row.try_get("function_name")?,
+                release: from_row(row)?,
+            })
+        })
+        .collect()
+}

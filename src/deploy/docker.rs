@@ -18,6 +18,9 @@ use crate::secrets::SecretStore;
 use crate::spec::FunctionSpec;
 
 pub const FUNCTION_LABEL: &str = "lmnop.function";
+/// Marks the installation a container belongs to, so installations (and test servers) sharing
+/// an engine never touch each other's containers.
+pub const INSTANCE_LABEL: &str = "lmnop.instance";
 pub const RELEASE_LABEL: &str = "lmnop.release";
 
 /// Where secrets appear inside containers (the same place as on OpenFaaS).
@@ -38,6 +41,8 @@ pub enum RuntimeError {
 /// One release of one function, as the runtime sees it.
 #[derive(Debug, Clone)]
 pub struct Deployment {
+    /// The installation's id (see [`crate::store::instance_id`]).
+    pub instance: String,
     pub function: String,
     /// The release number (v1, v2, …).
     pub release: i64,
@@ -93,6 +98,7 @@ fn container_config(secrets: &SecretStore, deployment: &Deployment) -> Container
         })
         .collect();
     let labels = HashMap::from([
+        (INSTANCE_LABEL.to_owned(), deployment.instance.clone()),
         (FUNCTION_LABEL.to_owned(), deployment.function.clone()),
         (RELEASE_LABEL.to_owned(), deployment.release.to_string()),
     ]);
@@ -124,8 +130,10 @@ async fn start_one(
     index: u32,
 ) -> Result<Instance, RuntimeError> {
     let name = format!(
-        "lmnop-{}-v{}-{index}",
-        deployment.function, deployment.release
+        "lmnop-{}-{}-v{}-{index}",
+        &deployment.instance[..8.min(deployment.instance.len())],
+        deployment.function,
+        deployment.release
     );
     // A container of the same name left by an interrupted deploy goes first.
     let _ = docker
@@ -161,6 +169,10 @@ async fn start_one(
 }
 
 /// The container's bridge address and the port it listens on.
+pub async fn address_of(docker: &Docker, id: &str, port: u16) -> Result<SocketAddr, RuntimeError> {
+    address(docker, id, port).await
+}
+
 async fn address(docker: &Docker, id: &str, port: u16) -> Result<SocketAddr, RuntimeError> {
     let inspected = docker
         .inspect_container(
@@ -243,9 +255,15 @@ pub async fn remove(docker: &Docker, instances: &[Instance]) {
     }
 }
 
-/// Every container lmnop runs, running or not.
-pub async fn list(docker: &Docker) -> Result<Vec<Instance>, RuntimeError> {
-    let filters = HashMap::from([("label", vec![FUNCTION_LABEL.to_owned()])]);
+/// Every container this installation runs, running or not.
+pub async fn list(docker: &Docker, instance: &str) -> Result<Vec<Instance>, RuntimeError> {
+    let filters = HashMap::from([(
+        "label",
+        vec![
+            format!("{INSTANCE_LABEL}={instance}"),
+            FUNCTION_LABEL.to_owned(),
+        ],
+    )]);
     let containers = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::new()

@@ -31,6 +31,23 @@ impl RepoLocks {
     }
 }
 
+impl RepoLocks {
+    /// Holds `repo` if no push holds it now; `None` when one does.
+    pub fn try_lock(&self, repo: &str) -> Option<OwnedMutexGuard<()>> {
+        let lock = {
+            let mut locks = self.locks.lock().expect("the lock map is never poisoned");
+            if let Some(lock) = locks.get(repo).and_then(Weak::upgrade) {
+                lock
+            } else {
+                let lock = Arc::new(AsyncMutex::new(()));
+                locks.insert(repo.to_owned(), Arc::downgrade(&lock));
+                lock
+            }
+        };
+        lock.try_lock_owned().ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

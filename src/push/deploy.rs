@@ -228,6 +228,7 @@ async fn run(
         ))
         .await;
     let deployment = Deployment {
+        instance: state.instance.clone(),
         function: push.function.to_string(),
         release: release.number,
         image: built.image.clone(),
@@ -271,7 +272,7 @@ async fn run(
 
     // Switch traffic, then let the old containers finish and go.
     state.routes.set(push.function.as_str(), addresses);
-    let old: Vec<_> = runtime::list(&docker)
+    let old: Vec<_> = runtime::list(&docker, &state.instance)
         .await
         .unwrap_or_default()
         .into_iter()

@@ -20,7 +20,8 @@ fn watchdog_image() -> &'static str {
             .join("examples/watchdog-standin");
         assert!(
             binary.is_file(),
-            "cargo test builds the watchdog stand-in example: {}",
+            "the watchdog stand-in is missing: run `cargo build --example watchdog-standin` \
+             first (scripts/test does): {}",
             binary.display()
         );
         let dir = tempfile::tempdir().expect("tmp");
