@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::gitutil::{WorkTree, git_ok, ls_remote, ref_id};
-use crate::support::{Part, TestApp, docker_available, need, spawn_app_with};
+use crate::support::{
+    ADMIN_PASSWORD, Part, TestApp, Workspace, docker_available, free_port, need, spawn_app_with,
+};
 
 /// Builds the watchdog stand-in image once per test run.
 fn watchdog_image() -> &'static str {
@@ -324,4 +326,211 @@ async fn broken_builds_and_unhealthy_code_leave_the_previous_release_serving() {
     assert!(log.contains("about to fail on purpose"), "{log}");
     remove_containers(&name).await;
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_restart_the_reconciler_restores_routes_and_containers_and_removes_orphans() {
+    let Some(app) = deploy_app().await else {
+        return;
+    };
+    let name = unique("again");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "still here", "");
+    work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    let instance = app.state.instance.clone();
+
+    // An orphan: a container of this installation that no function owns.
+    let orphan = std::process::Command::new("docker")
+        .args([
+            "run",
+            "-d",
+            "--label",
+            &format!("lmnop.instance={instance}"),
+        ])
+        .args([
+            "--label",
+            "lmnop.function=ghost",
+            "--label",
+            "lmnop.release=1",
+        ])
+        .args([&python_image(), "sleep", "600"])
+        .output()
+        .expect("docker run");
+    assert!(
+        orphan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&orphan.stderr)
+    );
+    let orphan_id = String::from_utf8_lossy(&orphan.stdout).trim().to_owned();
+
+    // Restart: the new server knows no routes until the reconciler has run.
+    let app = app.restart().await;
+    let mut answer = (0, String::new());
+    for _ in 0..100 {
+        answer = get(&app, &format!("/function/{name}"), None).await;
+        if answer.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer, (200, "still here\n".to_owned()));
+    // It gets the usual grace period to stop (its `sleep` ignores SIGTERM), then goes.
+    let mut orphan_gone = false;
+    for _ in 0..60 {
+        let left = std::process::Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("id={orphan_id}")])
+            .output()
+            .expect("docker ps");
+        if String::from_utf8_lossy(&left.stdout).trim().is_empty() {
+            orphan_gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(orphan_gone, "the orphan is removed");
+
+    // Its containers gone (as after a host reboot), the function comes back by itself.
+    remove_containers(&name).await;
+    let report = lmnop::deploy::reconcile::reconcile(&app.state)
+        .await
+        .expect("reconcile");
+    assert_eq!(report.restarted, std::slice::from_ref(&name));
+    assert_eq!(
+        get(&app, &format!("/function/{name}"), None).await,
+        (200, "still here\n".to_owned())
+    );
+    remove_containers(&name).await;
+    app.stop().await;
+}
+
+/// `lmnop serve` as a process of its own, so it can be killed.
+fn serve_process(ws: &Workspace, port: u16, log: &std::path::Path) -> std::process::Child {
+    ws.lmnop()
+        .arg("serve")
+        .env("LMNOP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LMNOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env(
+            "LMNOP_BUILD_ARGS",
+            format!(
+                "python3.12.BASE_IMAGE={},WATCHDOG_IMAGE={}",
+                python_image(),
+                watchdog_image()
+            ),
+        )
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("lmnop serve starts")
+}
+
+async fn wait_for(url: &str, expected: &str) -> bool {
+    for _ in 0..300 {
+        if let Ok(response) = reqwest::get(url).await {
+            if response.status() == 200 && response.text().await.unwrap_or_default() == expected {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_lmnop_during_a_deploy_leaves_one_serving_release_and_no_orphans() {
+    if !need(Part::Docker, docker_available().await, "no engine answers") {
+        return;
+    }
+    let ws = Workspace::new().await;
+    let port = free_port();
+    let log = ws.dir.path().join("serve.log");
+    let mut server = serve_process(&ws, port, &log);
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        wait_for(&format!("{base}/healthz"), "ok\n").await,
+        "lmnop starts"
+    );
+
+    let name = unique("killed");
+    let url = format!("http://admin:{ADMIN_PASSWORD}@127.0.0.1:{port}/scm/{name}");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    work.write("build-id.txt", &name);
+    python_function(&work, "v1 answers", "");
+    work.commit("v1");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(push.ok, "{}", push.stderr);
+
+    // v2 builds slowly; kill lmnop in the middle of it.
+    work.write("function/initialize", "sleep 30\n");
+    python_function(&work, "v2 answers", "");
+    work.commit("v2");
+    let pusher = {
+        let (dir, url) = (work.path.clone(), url.clone());
+        std::thread::spawn(move || crate::gitutil::git(&dir, &["push", &url, "main"]))
+    };
+    let db = lmnop::db::Db::open(&ws.db.config).await.expect("db");
+    let mut building = false;
+    for _ in 0..300 {
+        if let Some(function) = lmnop::db::functions::find(&db, &name).await.expect("db") {
+            let releases = lmnop::db::releases::list(&db, function.id)
+                .await
+                .expect("db");
+            if releases.first().is_some_and(|r| r.number == 2) {
+                building = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(building, "v2 started");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server.kill().expect("kill -9");
+    server.wait().expect("reaped");
+    let push = pusher.join().expect("pusher");
+    assert!(!push.ok, "the interrupted push is not accepted");
+
+    // Start again: v1 serves, v2 is failed, one container is left.
+    let mut server = serve_process(&ws, port, &log);
+    assert!(
+        wait_for(&format!("{base}/function/{name}"), "v1 answers\n").await,
+        "v1 serves after the restart: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let function = lmnop::db::functions::find(&db, &name)
+        .await
+        .expect("db")
+        .expect("function");
+    let releases = lmnop::db::releases::list(&db, function.id)
+        .await
+        .expect("db");
+    let statuses: Vec<_> = releases
+        .iter()
+        .map(|r| (r.number, r.status.as_str()))
+        .collect();
+    assert_eq!(statuses, [(2, "failed"), (1, "deployed")]);
+    assert_eq!(function.current_release_id, Some(releases[1].id));
+    let containers = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=lmnop.function={name}"),
+        ])
+        .output()
+        .expect("docker ps");
+    let ids: Vec<_> = String::from_utf8_lossy(&containers.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "exactly the serving container is left: {ids:?}"
+    );
+    server.kill().expect("kill");
+    server.wait().expect("reaped");
+    db.close().await;
+    remove_containers(&name).await;
 }

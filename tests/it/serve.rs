@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{ADMIN_PASSWORD, Workspace, spawn_app};
+use crate::support::{ADMIN_PASSWORD, Workspace, free_port, spawn_app};
 
 #[tokio::test]
 async fn healthz_answers_and_metrics_count_it() {
@@ -63,15 +63,6 @@ fn config_debug_output_hides_secrets() {
         !shown.contains("db-secret") && !shown.contains("admin-secret"),
         "{shown}"
     );
-}
-
-/// A free port on loopback (bound, then released for the child to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 #[tokio::test]

@@ -180,6 +180,28 @@ impl TestApp {
             .expect("create user")
     }
 
+    /// Stops the server and starts a new one on the same data directory and database (a new
+    /// port), as an operator's restart would.
+    pub async fn restart(self) -> TestApp {
+        let TestApp {
+            _dir: dir,
+            _db: db,
+            state,
+            shutdown,
+            task,
+            ..
+        } = self;
+        if let Some(shutdown) = shutdown {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = task {
+            task.await.expect("server task").expect("server ran");
+        }
+        let mut config = (*state.config).clone();
+        config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        start(config, dir, db).await
+    }
+
     /// Shuts the server down gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
@@ -206,6 +228,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     config.hook_binary = PathBuf::from(env!("CARGO_BIN_EXE_lmnop"));
     adjust(&mut config);
+    start(config, dir, db).await
+}
+
+async fn start(config: Config, dir: TempDir, db: TestDatabase) -> TestApp {
     let app = Application::build(config).await.expect("the app starts");
     let address = app.local_addr();
     let state = app.state().clone();
@@ -290,4 +316,13 @@ pub fn run(command: &mut Command, stdin: &str) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// A free port on loopback (bound, then released for a child process to take).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
