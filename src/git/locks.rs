@@ -14,37 +14,25 @@ pub struct RepoLocks {
 impl RepoLocks {
     /// Waits until no other push to `repo` runs, and holds the repository until the guard drops.
     pub async fn lock(&self, repo: &str) -> OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.locks.lock().expect("the lock map is never poisoned");
-            // Forget locks nobody holds any more, so the map stays as small as the pushes in
-            // flight.
-            locks.retain(|_, lock| lock.strong_count() > 0);
-            if let Some(lock) = locks.get(repo).and_then(Weak::upgrade) {
-                lock
-            } else {
-                let lock = Arc::new(AsyncMutex::new(()));
-                locks.insert(repo.to_owned(), Arc::downgrade(&lock));
-                lock
-            }
-        };
-        lock.lock_owned().await
+        self.entry(repo).lock_owned().await
     }
-}
 
-impl RepoLocks {
     /// Holds `repo` if no push holds it now; `None` when one does.
     pub fn try_lock(&self, repo: &str) -> Option<OwnedMutexGuard<()>> {
-        let lock = {
-            let mut locks = self.locks.lock().expect("the lock map is never poisoned");
-            if let Some(lock) = locks.get(repo).and_then(Weak::upgrade) {
-                lock
-            } else {
-                let lock = Arc::new(AsyncMutex::new(()));
-                locks.insert(repo.to_owned(), Arc::downgrade(&lock));
-                lock
-            }
-        };
-        lock.try_lock_owned().ok()
+        self.entry(repo).try_lock_owned().ok()
+    }
+
+    /// The lock of `repo`, made when nobody holds one.
+    fn entry(&self, repo: &str) -> Arc<AsyncMutex<()>> {
+        let mut locks = self.locks.lock().expect("the lock map is never poisoned");
+        // Forget locks nobody holds any more, so the map stays as small as the pushes in flight.
+        locks.retain(|_, lock| lock.strong_count() > 0);
+        if let Some(lock) = locks.get(repo).and_then(Weak::upgrade) {
+            return lock;
+        }
+        let lock = Arc::new(AsyncMutex::new(()));
+        locks.insert(repo.to_owned(), Arc::downgrade(&lock));
+        lock
     }
 }
 
