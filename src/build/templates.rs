@@ -22,6 +22,9 @@ pub struct Template {
     pub dir: PathBuf,
     /// The Dockerfile's path inside the build context.
     pub dockerfile: String,
+    /// A path that answers 200 once the container's server is up (the watchdog's
+    /// `/_/health`), checked before the function's own health path.
+    pub readiness_path: Option<String>,
 }
 
 /// Why a template could not be loaded.
@@ -150,6 +153,7 @@ fn load_one(dir: &Path) -> Result<Template, TemplateError> {
         options,
         dir: dir.to_owned(),
         dockerfile,
+        readiness_path: doc["readiness_path"].as_str().map(str::to_owned),
     })
 }
 
@@ -176,6 +180,12 @@ mod tests {
         assert!(python.options.contains_key("BASE_IMAGE"));
         assert!(python.options.contains_key("WATCHDOG_IMAGE"));
         assert_eq!(python.dockerfile, ".lmnop/Dockerfile");
+        assert_eq!(python.readiness_path.as_deref(), Some("/_/health"));
+        let own = templates.get("dockerfile").expect("dockerfile ships");
+        assert_eq!(
+            (own.dockerfile.as_str(), own.readiness_path.as_deref()),
+            ("Dockerfile", None)
+        );
     }
 
     #[test]

@@ -16,16 +16,23 @@ pub enum NotReady {
     },
 }
 
-/// Polls until `GET /_/health` answers 200 and `GET path` answers below 500 on every address.
+/// Polls until `readiness` (the watchdog's `/_/health`, when the template has one) answers
+/// 200 and `GET path` answers below 500, on every address.
 pub async fn wait_ready(
     client: &reqwest::Client,
     addresses: &[SocketAddr],
+    readiness: Option<&str>,
     path: &str,
     timeout: Duration,
 ) -> Result<(), NotReady> {
     let deadline = Instant::now() + timeout;
+    let probes: Vec<(&str, std::ops::Range<u16>)> = readiness
+        .map(|ready| (ready, 200..300))
+        .into_iter()
+        .chain(std::iter::once((path, 100..500)))
+        .collect();
     for address in addresses {
-        for (probe, ok) in [("/_/health", 200..300), (path, 100..500)] {
+        for (probe, ok) in probes.iter().cloned() {
             let url = format!("http://{address}{probe}");
             loop {
                 let last = match client

@@ -100,10 +100,9 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<Report> {
             );
             continue;
         };
-        let port = state
-            .templates
-            .get(&spec.template)
-            .map_or(8080, |template| template.port);
+        let template = state.templates.get(&spec.template);
+        let port = template.map_or(8080, |template| template.port);
+        let readiness = template.and_then(|template| template.readiness_path.clone());
         let mut addresses = Vec::new();
         for instance in &live {
             if let Ok(address) = runtime::address_of(&docker, &instance.container_id, port).await {
@@ -127,6 +126,7 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<Report> {
             if super::health::wait_ready(
                 &state.http,
                 &fresh,
+                readiness.as_deref(),
                 &spec.health.path,
                 spec.health.timeout,
             )

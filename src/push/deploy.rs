@@ -245,7 +245,7 @@ async fn run(
     let addresses: Vec<_> = instances.iter().filter_map(|i| i.address).collect();
     let health = &spec.health;
     let ready = tokio::select! {
-        ready = crate::deploy::health::wait_ready(&state.http, &addresses, &health.path, health.timeout) => {
+        ready = crate::deploy::health::wait_ready(&state.http, &addresses, template.readiness_path.as_deref(), &health.path, health.timeout) => {
             ready.map_err(|error| error.to_string())
         }
         id = runtime::first_exit(&docker, &instances) => {

@@ -534,3 +534,130 @@ async fn killing_lmnop_during_a_deploy_leaves_one_serving_release_and_no_orphans
     db.close().await;
     remove_containers(&name).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dockerfile_app_with_host_symlinks_builds_without_host_files_and_keeps_secrets_out() {
+    let Some(app) = deploy_app().await else {
+        return;
+    };
+    let name = unique("ownfile");
+    // A file only the host has, and a secret value; neither may reach the image or any output.
+    let marker = format!("host-only-{}", rand::random::<u64>());
+    let host_file = std::env::temp_dir().join(format!("lmnop-leak-{:x}", rand::random::<u32>()));
+    std::fs::write(&host_file, &marker).expect("host file");
+    let secret_value = format!("s3cret-{}", rand::random::<u64>());
+    app.state
+        .secrets()
+        .set(
+            &lmnop::domain::SecretName::parse("api-key").expect("name"),
+            &lmnop::domain::Secret::new(secret_value.clone()),
+        )
+        .expect("secret");
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    work.write("function.yml", "template: dockerfile\nsecrets: [api-key]\n");
+    work.write("site/index.html", "<h1>own Dockerfile</h1>\n");
+    // The engine's layer cache does not tell symlinks apart by target: give every run its own
+    // tree so `COPY` really runs.
+    work.write("nonce", &format!("{:x}", rand::random::<u64>()));
+    work.write(
+        "docker/Dockerfile.real",
+        &format!(
+            "FROM {}\nCOPY . /app\nRUN ls -la /app && cat /app/leak || true\n\
+             CMD [\"python3\", \"-m\", \"http.server\", \"8080\", \"--directory\", \"/app/site\"]\n",
+            python_image()
+        ),
+    );
+    std::os::unix::fs::symlink("docker/Dockerfile.real", work.path.join("Dockerfile"))
+        .expect("symlink");
+    std::os::unix::fs::symlink(&host_file, work.path.join("leak")).expect("symlink");
+    work.commit("own Dockerfile");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        !push.stderr.contains(&marker),
+        "no host file content in the build: {}",
+        push.stderr
+    );
+    assert!(
+        !push.stderr.contains(&secret_value),
+        "no secret in the build output"
+    );
+    let (status, body) = get(&app, &format!("/function/{name}/"), None).await;
+    assert_eq!((status, body.as_str()), (200, "<h1>own Dockerfile</h1>\n"));
+
+    let image = format!("lmnop/{name}:{}", work.head());
+    let look = std::process::Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            &image,
+            "sh",
+            "-c",
+            "readlink /app/leak; cat /app/leak 2>&1; grep -rs host-only /app /etc /home /root /usr/local /srv /opt | head -1",
+        ])
+        .output()
+        .expect("docker run");
+    let seen = String::from_utf8_lossy(&look.stdout);
+    assert!(
+        seen.contains(&host_file.display().to_string()),
+        "the symlink stays a symlink: {seen}"
+    );
+    assert!(
+        !seen.contains(&marker),
+        "the host file is not in the image: {seen}"
+    );
+
+    // The secret is mounted read-only where OpenFaaS puts it, and is not in the config.
+    let containers = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=lmnop.function={name}"),
+        ])
+        .output()
+        .expect("docker ps");
+    let id = String::from_utf8_lossy(&containers.stdout)
+        .trim()
+        .to_owned();
+    let read = std::process::Command::new("docker")
+        .args(["exec", &id, "cat", "/var/openfaas/secrets/api-key"])
+        .output()
+        .expect("docker exec");
+    assert_eq!(String::from_utf8_lossy(&read.stdout), secret_value);
+    let inspect = std::process::Command::new("docker")
+        .args(["inspect", &id])
+        .output()
+        .expect("inspect");
+    assert!(
+        !String::from_utf8_lossy(&inspect.stdout).contains(&secret_value),
+        "not in docker inspect"
+    );
+    let history = std::process::Command::new("docker")
+        .args(["history", "--no-trunc", &image])
+        .output()
+        .expect("history");
+    assert!(
+        !String::from_utf8_lossy(&history.stdout).contains(&secret_value),
+        "not in the image history"
+    );
+    let function = lmnop::db::functions::find(&app.state.db, &name)
+        .await
+        .expect("db")
+        .expect("function");
+    let release = lmnop::db::releases::list(&app.state.db, function.id)
+        .await
+        .expect("db")
+        .remove(0);
+    let log = lmnop::db::releases::build_log(&app.state.db, release.id)
+        .await
+        .expect("db")
+        .unwrap_or_default();
+    assert!(!log.contains(&secret_value) && !release.config.contains(&secret_value));
+
+    let _ = std::fs::remove_file(&host_file);
+    remove_containers(&name).await;
+    app.stop().await;
+}
