@@ -32,7 +32,7 @@ pub async fn wait_ready(
         .chain(std::iter::once((path, 100..500)))
         .collect();
     for address in addresses {
-        for (probe, ok) in probes.iter().cloned() {
+        for (probe, ok) in &probes {
             let url = format!("http://{address}{probe}");
             loop {
                 let last = match client
