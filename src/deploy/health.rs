@@ -48,7 +48,7 @@ pub async fn wait_ready(
                 if Instant::now() >= deadline {
                     return Err(NotReady::Timeout {
                         address: *address,
-                        path: probe.to_owned(),
+                        path: (*probe).to_owned(),
                         seconds: timeout.as_secs(),
                         last,
                     });
