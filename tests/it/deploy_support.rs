@@ -1,0 +1,125 @@
+//! What the deploy tests share: the watchdog stand-in image, a server whose builds use the
+//! offline base images, unique function names, and small HTTP and Docker helpers.
+
+use crate::gitutil::WorkTree;
+use crate::support::{Part, TestApp, docker_available, need, spawn_app_with};
+
+/// Builds the watchdog stand-in image once per test run.
+pub fn watchdog_image() -> &'static str {
+    static IMAGE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    const TAG: &str = "lmnop-test/of-watchdog:standin";
+    IMAGE.get_or_init(|| {
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_lmnop"))
+            .parent()
+            .expect("target dir")
+            .join("examples/watchdog-standin");
+        assert!(
+            binary.is_file(),
+            "the watchdog stand-in is missing: run `cargo build --example watchdog-standin` \
+             first (scripts/test does): {}",
+            binary.display()
+        );
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::copy(&binary, dir.path().join("fwatchdog")).expect("copy");
+        let base = std::env::var("LMNOP_TEST_BASE_IMAGE")
+            .unwrap_or_else(|_| "lmnop-base/debian:bookworm".to_owned());
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            format!("FROM {base}\nCOPY fwatchdog /fwatchdog\n"),
+        )
+        .expect("write");
+        let status = std::process::Command::new("docker")
+            .args(["build", "-q", "-t", TAG])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("docker build runs");
+        assert!(
+            status.success(),
+            "the watchdog stand-in image builds (needs {base})"
+        );
+    });
+    TAG
+}
+
+pub fn python_image() -> String {
+    std::env::var("LMNOP_TEST_PYTHON_IMAGE").unwrap_or_else(|_| "lmnop-base/python:3.11".to_owned())
+}
+
+/// A server whose builds use the offline base images.
+pub async fn deploy_app() -> Option<TestApp> {
+    if !need(Part::Docker, docker_available().await, "no engine answers") {
+        return None;
+    }
+    let watchdog = watchdog_image();
+    let app = spawn_app_with(|config| {
+        config.build_args = lmnop::config::parse_build_args(&format!(
+            "python3.12.BASE_IMAGE={},WATCHDOG_IMAGE={watchdog}",
+            python_image()
+        ))
+        .expect("build args");
+        config.apps_domain = Some("apps.test".to_owned());
+    })
+    .await;
+    Some(app)
+}
+
+/// A unique function name: tests share one engine.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:06x}", rand::random::<u32>() & 0xff_ffff)
+}
+
+pub fn python_function(work: &WorkTree, greeting: &str, extra_yml: &str) {
+    work.write(
+        "function.yml",
+        &format!("template: python3.12\nenvironment:\n  GREETING: {greeting}\n{extra_yml}"),
+    );
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example/python-hello/function");
+    work.write(
+        "function/app.py",
+        &std::fs::read_to_string(example.join("app.py")).expect("app.py"),
+    );
+    work.write(
+        "function/entrypoint",
+        &std::fs::read_to_string(example.join("entrypoint")).expect("entrypoint"),
+    );
+    make_executable(work, "function/entrypoint");
+}
+
+pub fn make_executable(work: &WorkTree, file: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(work.path.join(file), mode).expect("chmod");
+}
+
+pub async fn get(app: &TestApp, path: &str, host: Option<&str>) -> (u16, String) {
+    let mut request = reqwest::Client::new().get(app.url(path));
+    if let Some(host) = host {
+        request = request.header("Host", host);
+    }
+    match request.send().await {
+        Ok(response) => (
+            response.status().as_u16(),
+            response.text().await.unwrap_or_default(),
+        ),
+        Err(error) => (0, error.to_string()),
+    }
+}
+
+pub async fn remove_containers(name: &str) {
+    let output = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=lmnop.function={name}"),
+        ])
+        .output()
+        .expect("docker ps");
+    for id in String::from_utf8_lossy(&output.stdout).split_whitespace() {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", id])
+            .output();
+    }
+}
