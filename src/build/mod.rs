@@ -1,8 +1,9 @@
-//! Building a function's image: the build context from the pushed tree and the template, and
-//! (next) the Docker build itself.
+//! Building a function's image: the build context from the pushed tree and the template, the
+//! Docker build itself, and the push to the operator's registry.
 
 pub mod context;
 pub mod docker;
 pub mod image;
+pub mod registry;
 pub mod stream;
 pub mod templates;

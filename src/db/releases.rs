@@ -46,6 +46,8 @@ pub struct Release {
     pub number: i64,
     pub commit_id: String,
     pub image: Option<String>,
+    /// `sha256:…` of the manifest in the registry, when the image was pushed to one.
+    pub digest: Option<String>,
     pub config: String,
     pub status: ReleaseStatus,
     pub pusher_id: Option<i64>,
@@ -55,8 +57,8 @@ pub struct Release {
     pub finished_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, function_id, number, commit_id, image, config, status, pusher_id, \
-                       timings, error, created_at, finished_at";
+const COLUMNS: &str = "id, function_id, number, commit_id, image, digest, config, status, \
+                       pusher_id, timings, error, created_at, finished_at";
 
 fn from_row(row: &AnyRow) -> Result<Release, sqlx::Error> {
     Ok(Release {
@@ -65,6 +67,7 @@ fn from_row(row: &AnyRow) -> Result<Release, sqlx::Error> {
         number: row.try_get("number")?,
         commit_id: row.try_get("commit_id")?,
         image: row.try_get("image")?,
+        digest: row.try_get("digest")?,
         config: row.try_get("config")?,
         status: ReleaseStatus::from_db(row.try_get("status")?)?,
         pusher_id: row.try_get("pusher_id")?,
@@ -103,6 +106,16 @@ pub async fn start(
 pub async fn set_image(db: &Db, id: i64, image: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE releases SET image = $1, status = 'deploying' WHERE id = $2")
         .bind(image)
+        .bind(id)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
+
+/// Records the digest the registry gave the release's image.
+pub async fn set_digest(db: &Db, id: i64, digest: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE releases SET digest = $1 WHERE id = $2")
+        .bind(digest)
         .bind(id)
         .execute(db.writer())
         .await?;

@@ -1,5 +1,5 @@
 //! Build and deploy steps of a deploy-branch push: record a release, build (or reuse) the image,
-//! start the new containers, wait until they answer, switch traffic, stop the old ones. Any
+//! push it to the registry when one is set, start the new containers, wait until they answer, switch traffic, stop the old ones. Any
 //! failure leaves the previous release serving and the release marked failed with its log.
 
 use std::collections::BTreeMap;
@@ -100,8 +100,13 @@ pub async fn release(
         Err(failure) => {
             out.error(&format!("{} failed: {}", failure.step, failure.message))
                 .await;
+            let serving = if function.current_release_id.is_some() {
+                "the previous release keeps serving"
+            } else {
+                "nothing was deployed"
+            };
             out.hint(&format!(
-                "the previous release keeps serving; the full log is kept with {} v{}",
+                "{serving}; the full log is kept with {} v{}",
                 push.function, release.number
             ))
             .await;
@@ -215,6 +220,27 @@ async fn run(
     .await;
     if let Err(error) = releases::set_image(&state.db, release.id, &built.image).await {
         tracing::error!(%error, "cannot record the image");
+    }
+
+    // Push to the registry, when there is one.
+    if let Some(registry) = &state.config.runtime.registry {
+        let started = Instant::now();
+        let step = out
+            .step(&format!("Pushing {} to {}", built.image, registry.host()))
+            .await;
+        let pushed = crate::build::registry::push(&docker, registry, &built.image, |line| {
+            out.detail_now(line);
+        })
+        .await
+        .map_err(|error| Failure {
+            step: "registry push",
+            message: format!("{error} (registry {})", registry.host()),
+        })?;
+        timings.0.insert("push", started.elapsed().as_secs_f64());
+        if let Err(error) = releases::set_digest(&state.db, release.id, &pushed.digest).await {
+            tracing::error!(%error, "cannot record the digest");
+        }
+        step.done(&pushed.digest).await;
     }
 
     // Deploy.

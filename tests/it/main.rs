@@ -12,5 +12,6 @@ mod deploy_support;
 mod doctor;
 mod git;
 mod gitutil;
+mod registry;
 mod serve;
 mod support;

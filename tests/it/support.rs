@@ -16,12 +16,14 @@ use tempfile::TempDir;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     Docker,
+    Registry,
 }
 
 impl Part {
     fn name(self) -> &'static str {
         match self {
             Self::Docker => "docker",
+            Self::Registry => "registry",
         }
     }
 }
@@ -55,6 +57,20 @@ pub async fn docker_available() -> bool {
         return false;
     };
     docker.ping().await.is_ok()
+}
+
+/// The test registry (`LMNOP_TEST_REGISTRY`, default `127.0.0.1:5000`) and whether it answers
+/// `GET /v2/`.
+pub async fn test_registry() -> (String, bool) {
+    let address =
+        std::env::var("LMNOP_TEST_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".to_owned());
+    let answers = reqwest::Client::new()
+        .get(format!("http://{address}/v2/"))
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .is_ok_and(|response| response.status().is_success());
+    (address, answers)
 }
 
 pub fn init_logs() {
