@@ -4,6 +4,7 @@
 //! HTTP server, and each feature lives in its own module.
 
 pub mod accounts;
+pub mod api;
 pub mod app;
 pub mod build;
 pub mod cli;

@@ -55,3 +55,52 @@ pub async fn ensure(db: &Db, name: &str, owner_id: i64) -> Result<Function, sqlx
         .await?;
     from_row(&row)
 }
+
+/// Every function, by name; only those of `owner_id` when given.
+pub async fn list(db: &Db, owner_id: Option<i64>) -> Result<Vec<Function>, sqlx::Error> {
+    let rows = match owner_id {
+        Some(owner) => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM functions WHERE owner_id = $1 ORDER BY name"
+            ))
+            .bind(owner)
+            .fetch_all(db.reader())
+            .await?
+        }
+        None => {
+            sqlx::query(&format!("SELECT {COLUMNS} FROM functions ORDER BY name"))
+                .fetch_all(db.reader())
+                .await?
+        }
+    };
+    rows.iter().map(from_row).collect()
+}
+
+/// Records how many containers the function's owner wants.
+pub async fn set_desired_replicas(db: &Db, id: i64, replicas: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE functions SET desired_replicas = $1, updated_at = $2 WHERE id = $3")
+        .bind(replicas)
+        .bind(unix_now())
+        .bind(id)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
+
+/// Deletes the function and all its releases, in one transaction.
+pub async fn delete(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = db.writer().begin().await?;
+    sqlx::query("UPDATE functions SET current_release_id = NULL WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM releases WHERE function_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM functions WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}

@@ -200,6 +200,8 @@ pub async fn fail_unfinished(db: &Db) -> Result<u64, sqlx::Error> {
 #[derive(Debug, Clone)]
 pub struct Serving {
     pub function: String,
+    /// The number of containers its owner asked for.
+    pub desired_replicas: i64,
     pub release: Release,
 }
 
@@ -211,7 +213,7 @@ pub async fn serving(db: &Db) -> Result<Vec<Serving>, sqlx::Error> {
         .collect::<Vec<_>>()
         .join(", ");
     let rows = sqlx::query(&format!(
-        "SELECT f.name AS function_name, {columns} FROM functions f \
+        "SELECT f.name AS function_name, f.desired_replicas, {columns} FROM functions f \
          JOIN releases r ON r.id = f.current_release_id ORDER BY f.name"
     ))
     .fetch_all(db.reader())
@@ -220,8 +222,25 @@ pub async fn serving(db: &Db) -> Result<Vec<Serving>, sqlx::Error> {
         .map(|row| {
             Ok(Serving {
                 function: row.try_get("function_name")?,
+                desired_replicas: row.try_get("desired_replicas")?,
                 release: from_row(row)?,
             })
         })
         .collect()
+}
+
+/// Release `number` of a function.
+pub async fn find_number(
+    db: &Db,
+    function_id: i64,
+    number: i64,
+) -> Result<Option<Release>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM releases WHERE function_id = $1 AND number = $2"
+    ))
+    .bind(function_id)
+    .bind(number)
+    .fetch_optional(db.reader())
+    .await?;
+    row.as_ref().map(from_row).transpose()
 }

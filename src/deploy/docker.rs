@@ -1,5 +1,5 @@
-//! The docker runtime: a release runs as `scaling.min` containers labelled by function and
-//! release, with CPU and memory limits, a read-only root and a writable `/tmp`, secrets mounted
+//! The docker runtime: a release runs as containers (one per replica) labelled by function,
+//! release and replica, with CPU and memory limits, a read-only root and a writable `/tmp`, secrets mounted
 //! read-only at `/var/openfaas/secrets/NAME`, and `environment` as variables.
 
 use std::collections::HashMap;
@@ -22,6 +22,8 @@ pub const FUNCTION_LABEL: &str = "lmnop.function";
 /// an engine never touch each other's containers.
 pub const INSTANCE_LABEL: &str = "lmnop.instance";
 pub const RELEASE_LABEL: &str = "lmnop.release";
+/// Label with the container's index among its release's containers.
+pub const REPLICA_LABEL: &str = "lmnop.replica";
 
 /// Where secrets appear inside containers (the same place as on OpenFaaS).
 pub const SECRETS_MOUNT: &str = "/var/openfaas/secrets";
@@ -49,6 +51,8 @@ pub struct Deployment {
     pub image: String,
     pub spec: FunctionSpec,
     pub port: u16,
+    /// How many containers run (see [`super::scale::replicas`]).
+    pub replicas: u32,
 }
 
 /// A running container of a release.
@@ -57,6 +61,8 @@ pub struct Instance {
     pub container_id: String,
     pub function: String,
     pub release: i64,
+    /// Its index among the release's containers (0, 1, …), part of its name.
+    pub replica: u32,
     pub address: Option<SocketAddr>,
 }
 
@@ -66,8 +72,19 @@ pub async fn start(
     secrets: &SecretStore,
     deployment: &Deployment,
 ) -> Result<Vec<Instance>, RuntimeError> {
+    start_replicas(docker, secrets, deployment, 0..deployment.replicas).await
+}
+
+/// Starts the containers of the given replica indices; on failure, the ones this call started
+/// are removed.
+pub async fn start_replicas(
+    docker: &Docker,
+    secrets: &SecretStore,
+    deployment: &Deployment,
+    indices: impl IntoIterator<Item = u32>,
+) -> Result<Vec<Instance>, RuntimeError> {
     let mut instances = Vec::new();
-    for index in 0..deployment.spec.scaling.min {
+    for index in indices {
         match start_one(docker, secrets, deployment, index).await {
             Ok(instance) => instances.push(instance),
             Err(error) => {
@@ -79,7 +96,11 @@ pub async fn start(
     Ok(instances)
 }
 
-fn container_config(secrets: &SecretStore, deployment: &Deployment) -> ContainerCreateBody {
+fn container_config(
+    secrets: &SecretStore,
+    deployment: &Deployment,
+    index: u32,
+) -> ContainerCreateBody {
     let spec = &deployment.spec;
     let env = spec
         .environment
@@ -101,6 +122,7 @@ fn container_config(secrets: &SecretStore, deployment: &Deployment) -> Container
         (INSTANCE_LABEL.to_owned(), deployment.instance.clone()),
         (FUNCTION_LABEL.to_owned(), deployment.function.clone()),
         (RELEASE_LABEL.to_owned(), deployment.release.to_string()),
+        (REPLICA_LABEL.to_owned(), index.to_string()),
     ]);
     ContainerCreateBody {
         image: Some(deployment.image.clone()),
@@ -145,13 +167,14 @@ async fn start_one(
     let created = docker
         .create_container(
             Some(CreateContainerOptionsBuilder::new().name(&name).build()),
-            container_config(secrets, deployment),
+            container_config(secrets, deployment, index),
         )
         .await?;
     let mut instance = Instance {
         container_id: created.id,
         function: deployment.function.clone(),
         release: deployment.release,
+        replica: index,
         address: None,
     };
     if let Err(error) = docker
@@ -280,6 +303,10 @@ pub async fn list(docker: &Docker, instance: &str) -> Result<Vec<Instance>, Runt
                 container_id: container.id?,
                 function: labels.get(FUNCTION_LABEL)?.clone(),
                 release: labels.get(RELEASE_LABEL)?.parse().ok()?,
+                replica: labels
+                    .get(REPLICA_LABEL)
+                    .and_then(|index| index.parse().ok())
+                    .unwrap_or(0),
                 address: None,
             })
         })

@@ -4,3 +4,4 @@
 pub mod docker;
 pub mod health;
 pub mod reconcile;
+pub mod scale;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::docker::{self as runtime, Deployment, Instance};
 use crate::app::AppState;
-use crate::db::releases::{self, Serving};
+use crate::db::releases;
 use crate::spec::{Catalog, FunctionSpec};
 
 /// How often the runtime is checked.
@@ -39,8 +39,8 @@ impl Catalog for Recorded {
 }
 
 /// A release's recorded config (the JSON written at push time is valid function.yml).
-fn recorded_spec(serving: &Serving) -> Option<FunctionSpec> {
-    crate::spec::parse(serving.release.config.as_bytes(), &Recorded).ok()
+pub fn recorded_spec(config: &str) -> Option<FunctionSpec> {
+    crate::spec::parse(config.as_bytes(), &Recorded).ok()
 }
 
 /// Runs forever: one pass now, then one every [`INTERVAL`].
@@ -83,17 +83,7 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<Report> {
             continue;
         };
         let mine = instances.remove(function).unwrap_or_default();
-        let mut live = Vec::new();
-        for instance in mine {
-            if instance.release == entry.release.number
-                && runtime::is_running(&docker, &instance.container_id).await
-            {
-                live.push(instance);
-            } else {
-                stale.push(instance);
-            }
-        }
-        let Some(spec) = recorded_spec(entry) else {
+        let Some(spec) = recorded_spec(&entry.release.config) else {
             tracing::warn!(
                 function,
                 "the current release's config cannot be read; left as it is"
@@ -103,44 +93,51 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<Report> {
         let template = state.templates.get(&spec.template);
         let port = template.map_or(8080, |template| template.port);
         let readiness = template.and_then(|template| template.readiness_path.clone());
-        let mut addresses = Vec::new();
-        for instance in &live {
-            if let Ok(address) = runtime::address_of(&docker, &instance.container_id, port).await {
-                addresses.push(address);
-            }
-        }
-        if addresses.is_empty() {
-            let Some(image) = entry.release.image.clone() else {
-                continue;
-            };
-            let deployment = Deployment {
-                instance: state.instance.clone(),
-                function: function.to_owned(),
-                release: entry.release.number,
-                image,
-                spec: spec.clone(),
-                port,
-            };
-            let started = runtime::start(&docker, &state.secrets(), &deployment).await?;
-            let fresh: Vec<_> = started.iter().filter_map(|i| i.address).collect();
-            if super::health::wait_ready(
-                &state.http,
-                &fresh,
-                readiness.as_deref(),
-                &spec.health.path,
-                spec.health.timeout,
-            )
-            .await
-            .is_ok()
+        let mut live = Vec::new();
+        for mut instance in mine {
+            let address = if instance.release == entry.release.number
+                && runtime::is_running(&docker, &instance.container_id).await
             {
-                addresses = fresh;
-                report.restarted.push(function.to_owned());
+                runtime::address_of(&docker, &instance.container_id, port)
+                    .await
+                    .ok()
             } else {
-                tracing::warn!(function, "a restarted release did not become healthy");
-                stale.extend(started);
+                None
+            };
+            match address {
+                Some(address) => {
+                    instance.address = Some(address);
+                    live.push(instance);
+                }
+                None => stale.push(instance),
             }
         }
-        state.routes.set(function, addresses);
+        let Some(image) = entry.release.image.clone() else {
+            state
+                .routes
+                .set(function, live.iter().filter_map(|i| i.address).collect());
+            continue;
+        };
+        let deployment = Deployment {
+            instance: state.instance.clone(),
+            function: function.to_owned(),
+            release: entry.release.number,
+            image,
+            replicas: super::scale::replicas(entry.desired_replicas, &spec),
+            spec,
+            port,
+        };
+        let before = live.len();
+        match super::scale::converge(state, &docker, &deployment, readiness.as_deref(), live).await
+        {
+            Ok(addresses) if before == 0 && !addresses.is_empty() => {
+                report.restarted.push(function.to_owned());
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(function, %error, "cannot bring the function to its number of containers")
+            }
+        }
     }
     // Whatever is left belongs to no current release.
     stale.extend(instances.into_values().flatten());

@@ -1,5 +1,6 @@
 //! Bare repositories on disk: where they live, creating one on first push, removing one that a
-//! rejected first push left empty, and the hook every receive-pack runs.
+//! rejected first push left empty or whose function was deleted, and the hook every
+//! receive-pack runs.
 
 use std::path::{Path, PathBuf};
 
@@ -94,6 +95,23 @@ impl Repos {
             return Ok(false);
         }
         std::fs::remove_dir_all(&path)?;
+        Ok(true)
+    }
+
+    /// Removes `name`'s repository: it is first renamed out of the way, so no request sees it
+    /// half gone. True when there was one.
+    pub fn remove(&self, name: &FunctionName) -> Result<bool, RepoError> {
+        let path = self.path(name);
+        if !path.exists() {
+            return Ok(false);
+        }
+        let doomed = self.root.join(format!(
+            ".deleted-{name}-{}-{:x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::rename(&path, &doomed)?;
+        std::fs::remove_dir_all(&doomed)?;
         Ok(true)
     }
 

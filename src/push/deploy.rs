@@ -59,8 +59,10 @@ pub async fn release(
             }
         };
     let mut timings = Timings::default();
+    let replicas = crate::deploy::scale::replicas(function.desired_replicas, &spec);
     let result = run(
         state,
+        replicas,
         push,
         update,
         quarantine,
@@ -115,7 +117,8 @@ pub async fn release(
     }
 }
 
-fn urls(state: &AppState, function: &str) -> Vec<String> {
+/// Where a function answers: `NAME.<apps domain>` when set, and `/function/NAME`.
+pub fn urls(state: &AppState, function: &str) -> Vec<String> {
     let base = state.config.public_url.clone().unwrap_or_else(|| {
         let port = state.config.listen.port();
         format!("http://localhost:{port}")
@@ -135,6 +138,7 @@ fn urls(state: &AppState, function: &str) -> Vec<String> {
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
 async fn run(
     state: &AppState,
+    replicas: u32,
     push: &Push,
     update: &RefUpdate,
     quarantine: &Quarantine,
@@ -248,8 +252,8 @@ async fn run(
     let step = out
         .step(&format!(
             "Starting {} container{} of v{}",
-            spec.scaling.min,
-            if spec.scaling.min == 1 { "" } else { "s" },
+            replicas,
+            if replicas == 1 { "" } else { "s" },
             release.number
         ))
         .await;
@@ -260,6 +264,7 @@ async fn run(
         image: built.image.clone(),
         spec: spec.clone(),
         port: template.port,
+        replicas,
     };
     let secrets = state.secrets();
     let instances = runtime::start(&docker, &secrets, &deployment)

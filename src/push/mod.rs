@@ -5,6 +5,8 @@ mod deploy;
 mod output;
 mod validate;
 
+pub use deploy::urls;
+
 use std::path::PathBuf;
 
 pub use output::{Output, Step, format_duration};

@@ -10,6 +10,7 @@ mod database;
 mod deploy;
 mod deploy_support;
 mod doctor;
+mod functions_api;
 mod git;
 mod gitutil;
 mod registry;
