@@ -184,6 +184,22 @@ pub async fn build_log(db: &Db, id: i64) -> Result<Option<String>, sqlx::Error> 
     row.map(|row| row.try_get("build_log")).transpose()
 }
 
+/// A release still `building` or `deploying` becomes `failed` with `error` and the log so far
+/// (a push that was cut off). True when it was unfinished.
+pub async fn abandon(db: &Db, id: i64, error: &str, log: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE releases SET status = 'failed', error = $1, build_log = $2, finished_at = $3 \
+         WHERE id = $4 AND status IN ('building', 'deploying')",
+    )
+    .bind(error)
+    .bind(log)
+    .bind(unix_now())
+    .bind(id)
+    .execute(db.writer())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// Releases left `building` or `deploying` by a server that stopped mid-way become `failed`.
 pub async fn fail_unfinished(db: &Db) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -21,6 +22,8 @@ pub const TOKEN_ENV: &str = "LMNOP_HOOK_TOKEN";
 
 /// The largest request a hook may send (ref updates of a big push fit easily).
 const MAX_REQUEST_BYTES: u64 = 4 * 1024 * 1024;
+/// After this long without a line, the pusher gets a line saying the push is still working.
+const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// What the hook sends: one JSON line.
 #[derive(Debug, Serialize, Deserialize)]
@@ -159,7 +162,24 @@ impl HookServer {
         };
         let forward = async {
             let mut connected = true;
-            while let Some(text) = rx.recv().await {
+            let mut quiet = Duration::ZERO;
+            loop {
+                let text = match tokio::time::timeout(HEARTBEAT, rx.recv()).await {
+                    Ok(Some(text)) => {
+                        quiet = Duration::ZERO;
+                        text
+                    }
+                    Ok(None) => break,
+                    // A silent step still shows it is alive, and writing is how a pusher that
+                    // went away is noticed (the push is then cancelled).
+                    Err(_) => {
+                        quiet += HEARTBEAT;
+                        format!(
+                            "       … still working ({}s without output)",
+                            quiet.as_secs()
+                        )
+                    }
+                };
                 if connected && send(&mut write, &HookMessage::Line { text }).await.is_err() {
                     connected = false;
                 }

@@ -58,6 +58,12 @@ pub async fn release(
                 return false;
             }
         };
+    // Should this future be dropped (the pusher went away), the release is closed as failed.
+    let mut unfinished = Unfinished {
+        db: state.db.clone(),
+        release: Some(release.id),
+        output: out,
+    };
     let mut timings = Timings::default();
     let replicas = crate::deploy::scale::replicas(function.desired_replicas, &spec);
     let result = run(
@@ -90,6 +96,7 @@ pub async fn release(
     if let Err(error) = releases::finish(&state.db, &release, &outcome).await {
         tracing::error!(%error, "cannot record the end of a release");
     }
+    unfinished.release = None;
     match result {
         Ok(()) => {
             out.success(&format!("{} v{} is live", push.function, release.number))
@@ -114,6 +121,30 @@ pub async fn release(
             .await;
             false
         }
+    }
+}
+
+/// Closes a release whose push was dropped half-way: marked failed with the log so far. Its
+/// containers, if any started, belong to no current release and the reconciler removes them.
+struct Unfinished<'a> {
+    db: crate::db::Db,
+    release: Option<i64>,
+    output: &'a Output,
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        let Some(id) = self.release.take() else {
+            return;
+        };
+        let db = self.db.clone();
+        let log = self.output.log();
+        tokio::spawn(async move {
+            let error = "the push was cancelled: the pusher disconnected";
+            if let Err(error) = releases::abandon(&db, id, error, &log).await {
+                tracing::warn!(%error, "cannot close a cancelled release");
+            }
+        });
     }
 }
 

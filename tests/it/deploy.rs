@@ -543,3 +543,94 @@ async fn a_dockerfile_app_with_host_symlinks_builds_without_host_files_and_keeps
     remove_containers(&name).await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pusher_that_disconnects_mid_build_leaves_a_failed_release_and_the_branch_unmoved() {
+    use std::os::unix::process::CommandExt;
+    let Some(app) = deploy_app().await else {
+        return;
+    };
+    let name = unique("gone");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    work.write("function.yml", "template: dockerfile\n");
+    work.write(
+        "Dockerfile",
+        &format!(
+            "FROM {}\nRUN echo building-{:x} && sleep 60\n",
+            python_image(),
+            rand::random::<u64>()
+        ),
+    );
+    work.commit("slow build");
+    let mut push =
+        crate::gitutil::git_command(&work.path, &["push", &app.admin_url(&name), "main"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("git push starts");
+
+    // Wait for the build to be under way, then take git and its helpers away at once.
+    let mut release = None;
+    for _ in 0..240 {
+        if let Some(function) = lmnop::db::functions::find(&app.state.db, &name)
+            .await
+            .expect("db")
+        {
+            release = lmnop::db::releases::list(&app.state.db, function.id)
+                .await
+                .expect("db")
+                .pop();
+            if release.is_some() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let release = release.expect("the push started a release");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", push.id())])
+        .status()
+        .expect("kill");
+    let _ = push.wait();
+
+    // The server notices when a heartbeat line cannot be written (every 10 s of silence).
+    let mut closed = None;
+    for _ in 0..240 {
+        let now = lmnop::db::releases::find(&app.state.db, release.id)
+            .await
+            .expect("db")
+            .expect("release");
+        if now.status == lmnop::db::releases::ReleaseStatus::Failed {
+            closed = Some(now);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let closed = closed.expect("the release is closed as failed without a restart");
+    assert!(
+        closed
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("pusher disconnected")),
+        "{:?}",
+        closed.error
+    );
+    let log = lmnop::db::releases::build_log(&app.state.db, release.id)
+        .await
+        .expect("db")
+        .unwrap_or_default();
+    assert!(log.contains("Building"), "the log so far is kept: {log}");
+    assert!(
+        !app.repos_dir()
+            .join(format!("{name}.git/refs/heads/main"))
+            .exists(),
+        "the branch did not move"
+    );
+    let (status, _) = get(&app, &format!("/function/{name}/"), None).await;
+    assert_eq!(status, 404);
+    remove_containers(&name).await;
+    app.stop().await;
+}

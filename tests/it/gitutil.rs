@@ -14,7 +14,18 @@ pub struct GitRun {
 
 /// `git` with a clean, prompt-free environment, run in `dir`.
 pub fn git(dir: &Path, args: &[&str]) -> GitRun {
-    let output = Command::new("git")
+    let output = git_command(dir, args).output().expect("git runs");
+    GitRun {
+        ok: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The command [`git`] runs, for tests that start it themselves.
+pub fn git_command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new("git");
+    command
         .args(args)
         .current_dir(dir)
         .env_clear()
@@ -27,14 +38,8 @@ pub fn git(dir: &Path, args: &[&str]) -> GitRun {
         .env("GIT_AUTHOR_NAME", "Test Author")
         .env("GIT_AUTHOR_EMAIL", "author@example.com")
         .env("GIT_COMMITTER_NAME", "Test Author")
-        .env("GIT_COMMITTER_EMAIL", "author@example.com")
-        .output()
-        .expect("git runs");
-    GitRun {
-        ok: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .env("GIT_COMMITTER_EMAIL", "author@example.com");
+    command
 }
 
 /// Runs git and fails the test with its output when it fails.
