@@ -39,10 +39,19 @@ async fn invoke_root(
 
 pub async fn invoke_function(
     State(state): State<AppState>,
-    Path((name, rest)): Path<(String, String)>,
+    Path((name, _rest)): Path<(String, String)>,
     request: Request,
 ) -> Response {
-    forward(&state, &name, &format!("/{rest}"), request).await
+    // The rest goes on exactly as it came, still percent-encoded: decoding it here would let
+    // `%3F` or `%23` change what the function sees.
+    let rest = raw_rest(request.uri().path()).to_owned();
+    forward(&state, &name, &rest, request).await
+}
+
+/// `/function/NAME/rest…` → `/rest…`, taken from the raw path.
+fn raw_rest(path: &str) -> &str {
+    let after = path.strip_prefix("/function/").unwrap_or(path);
+    after.find('/').map_or("/", |slash| &after[slash..])
 }
 
 /// `NAME.<apps domain>`: the whole path goes to the function.
@@ -155,4 +164,17 @@ fn strip_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
         kept.append(name.clone(), value.clone());
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::raw_rest;
+
+    #[test]
+    fn the_rest_of_the_path_is_kept_raw() {
+        assert_eq!(raw_rest("/function/a/b/c"), "/b/c");
+        assert_eq!(raw_rest("/function/a/x%3Fy%2F..%2Fz"), "/x%3Fy%2F..%2Fz");
+        assert_eq!(raw_rest("/function/%61/"), "/");
+        assert_eq!(raw_rest("/function/a"), "/");
+    }
 }

@@ -14,5 +14,6 @@ mod functions_api;
 mod git;
 mod gitutil;
 mod registry;
+mod router;
 mod serve;
 mod support;

@@ -1,0 +1,182 @@
+//! The router against path and host tricks, with raw HTTP requests (a client library would
+//! tidy the paths first) and two upstreams that echo what reached them: whatever the request,
+//! it reaches the named function with its path as sent, or nothing at all.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use axum::extract::Request;
+
+use crate::support::{TestApp, spawn_app_with};
+
+/// An upstream that answers `WHO METHOD PATH?QUERY` and the headers that matter here.
+async fn echo(who: &'static str) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let app = axum::Router::new().fallback(move |request: Request| async move {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned()
+        };
+        format!(
+            "{who} {} {}\nx-forwarded-host: {}\nx-forwarded-for: {}\nproxy-authorization: {}\n\
+             x-secret-hop: {}\n",
+            request.method(),
+            request.uri().path_and_query().map_or("/", |p| p.as_str()),
+            header("x-forwarded-host"),
+            header("x-forwarded-for"),
+            header("proxy-authorization"),
+            header("x-secret-hop"),
+        )
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+/// Sends `request` as bytes and returns (status, body).
+fn raw(app: &TestApp, request: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(app.address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, body)| body.to_owned());
+    (status, body)
+}
+
+fn get(app: &TestApp, path: &str, host: &str) -> (u16, String) {
+    raw(
+        app,
+        &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+async fn router_app() -> TestApp {
+    let app = spawn_app_with(|config| config.apps_domain = Some("apps.test".to_owned())).await;
+    app.state.routes.set("echo", vec![echo("echo").await]);
+    app.state.routes.set("other", vec![echo("other").await]);
+    app
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paths_reach_only_the_named_function_exactly_as_sent() {
+    let app = router_app().await;
+    let host = "lmnop.test";
+    let cases = [
+        ("/function/echo", "echo GET /\n"),
+        ("/function/echo/a/b?x=1&y=%20", "echo GET /a/b?x=1&y=%20\n"),
+        // Encoded separators stay encoded: no new path, query or fragment appears.
+        ("/function/echo/x%3Fadmin=1", "echo GET /x%3Fadmin=1\n"),
+        ("/function/echo/x%23frag", "echo GET /x%23frag\n"),
+        (
+            "/function/echo/..%2F..%2Fother%2F",
+            "echo GET /..%2F..%2Fother%2F\n",
+        ),
+        // Dot segments never leave the function (they are resolved inside its own path).
+        ("/function/echo/../other/", "echo GET /other/\n"),
+        ("/function/echo/a/../../../healthz", "echo GET /healthz\n"),
+        ("/function/echo//other", "echo GET //other\n"),
+    ];
+    for (path, first_line) in cases {
+        let (status, body) = get(&app, path, host);
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(
+            body.starts_with(first_line),
+            "{path} reached: {body:?}, expected {first_line:?}"
+        );
+    }
+    // A name that is not a function name reaches nothing.
+    for path in [
+        "/function/..%2Fhealthz",
+        "/function/%2e%2e/healthz",
+        "/function/ECHO/",
+        "/function/echo%2Fx/",
+        "/function/nope/",
+        "/function/",
+    ] {
+        let (status, body) = get(&app, path, host);
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(
+            !body.contains("echo GET") && !body.contains("other GET"),
+            "{path}: {body}"
+        );
+        assert_ne!(body.trim(), "ok", "{path} must not reach /healthz");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hosts_route_one_label_under_the_apps_domain_and_nothing_else() {
+    let app = router_app().await;
+    // The whole path goes to the function, even paths lmnop itself serves.
+    for (host, path, first_line) in [
+        ("echo.apps.test", "/", "echo GET /\n"),
+        (
+            "echo.apps.test:8000",
+            "/scm/other/info/refs",
+            "echo GET /scm/other/info/refs\n",
+        ),
+        ("ECHO.Apps.Test", "/healthz", "echo GET /healthz\n"),
+        (
+            "other.apps.test",
+            "/api/v1/functions",
+            "other GET /api/v1/functions\n",
+        ),
+    ] {
+        let (status, body) = get(&app, path, host);
+        assert_eq!(status, 200, "{host}{path}: {body}");
+        assert!(body.starts_with(first_line), "{host}{path}: {body:?}");
+    }
+    // Not one label under the domain: lmnop's own routes answer, no function is reached.
+    for host in [
+        "echo.apps.test.evil.example",
+        "x.echo.apps.test",
+        "apps.test",
+        "evilapps.test",
+        "echo.apps.test.",
+        ".apps.test",
+    ] {
+        let (status, body) = get(&app, "/healthz", host);
+        assert_eq!((status, body.trim()), (200, "ok"), "{host}: {body}");
+    }
+    let (status, body) = get(&app, "/", "nope.apps.test");
+    assert_eq!(status, 404, "{body}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forwarded_headers_are_set_by_lmnop_and_hop_by_hop_headers_stay_behind() {
+    let app = router_app().await;
+    let (status, body) = raw(
+        &app,
+        "GET /function/echo/ HTTP/1.1\r\nHost: lmnop.test\r\nX-Forwarded-Host: evil.example\r\n\
+         X-Forwarded-For: 203.0.113.9\r\nProxy-Authorization: Basic c2VjcmV0\r\n\
+         Connection: close, x-secret-hop\r\nX-Secret-Hop: 1\r\n\r\n",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("x-forwarded-host: lmnop.test\n"), "{body}");
+    assert!(
+        body.contains("x-forwarded-for: 203.0.113.9, 127.0.0.1\n"),
+        "{body}"
+    );
+    assert!(body.contains("proxy-authorization: -\n"), "{body}");
+    assert!(body.contains("x-secret-hop: -\n"), "{body}");
+    app.stop().await;
+}
