@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::git::routes())
         .merge(crate::api::routes())
+        .merge(crate::portal::routes())
         .merge(crate::router::routes())
         .route("/healthz", get(http::health::show_health))
         .route("/metrics", get(http::metrics::show_metrics))

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod engine;
 pub mod git;
 pub mod http;
+pub mod portal;
 pub mod push;
 pub mod router;
 pub mod secrets;

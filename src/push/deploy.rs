@@ -150,10 +150,7 @@ impl Drop for Unfinished<'_> {
 
 /// Where a function answers: `NAME.<apps domain>` when set, and `/function/NAME`.
 pub fn urls(state: &AppState, function: &str) -> Vec<String> {
-    let base = state.config.public_url.clone().unwrap_or_else(|| {
-        let port = state.config.listen.port();
-        format!("http://localhost:{port}")
-    });
+    let base = crate::portal::base_url(state);
     let mut urls = vec![format!("{base}/function/{function}")];
     if let Some(domain) = &state.config.apps_domain {
         let scheme = if base.starts_with("https:") {

@@ -13,6 +13,7 @@ mod doctor;
 mod functions_api;
 mod git;
 mod gitutil;
+mod portal;
 mod registry;
 mod router;
 mod serve;
