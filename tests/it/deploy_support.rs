@@ -123,3 +123,58 @@ pub async fn remove_containers(name: &str) {
             .output();
     }
 }
+
+/// The offline image of `var` (a `scripts/test` export), or `default`.
+fn test_image(var: &str, default: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| default.to_owned())
+}
+
+/// The base images the static, hugo and react templates build on in tests.
+pub struct SiteImages {
+    pub base: String,
+    pub hugo: String,
+    pub node: String,
+}
+
+impl SiteImages {
+    pub fn from_env() -> Self {
+        Self {
+            base: test_image("LMNOP_TEST_BASE_IMAGE", "lmnop-base/debian:bookworm"),
+            hugo: test_image("LMNOP_TEST_HUGO_IMAGE", "lmnop-base/hugo:bookworm"),
+            node: test_image("LMNOP_TEST_NODE_IMAGE", "lmnop-base/node:bookworm"),
+        }
+    }
+}
+
+/// A server whose builds of the static, hugo and react templates use the offline base images
+/// and hand builds this machine's CA bundle, which npm's registry certificate needs here.
+pub async fn site_app() -> Option<TestApp> {
+    if !need(Part::Docker, docker_available().await, "no engine answers") {
+        return None;
+    }
+    let watchdog = watchdog_image();
+    let images = SiteImages::from_env();
+    for image in [&images.base, &images.hugo, &images.node] {
+        let found = std::process::Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}", image])
+            .output()
+            .expect("docker image inspect runs");
+        assert!(
+            found.status.success(),
+            "the base image {image} is missing: run scripts/base-images (scripts/test does)"
+        );
+    }
+    let SiteImages { base, hugo, node } = images;
+    let app = spawn_app_with(|config| {
+        config.build_args = lmnop::config::parse_build_args(&format!(
+            "WATCHDOG_IMAGE={watchdog},static.BASE_IMAGE={base},\
+             hugo.BASE_IMAGE={base},hugo.BUILD_IMAGE={hugo},\
+             react.BASE_IMAGE={base},react.BUILD_IMAGE={node}"
+        ))
+        .expect("build args");
+        config.build_ca_file = Some("/etc/ssl/certs/ca-certificates.crt".into());
+        config.apps_domain = Some("apps.test".to_owned());
+    })
+    .await;
+    Some(app)
+}

@@ -18,3 +18,4 @@ mod registry;
 mod router;
 mod serve;
 mod support;
+mod templates;

@@ -1,0 +1,382 @@
+//! The static, hugo and react templates on the real engine, pushed with real git: each example
+//! builds and serves its pages and assets at `/function/NAME/`, and each kind of broken site is
+//! refused with a message that says why, leaving nothing new running.
+
+use std::path::Path;
+
+use crate::deploy_support::{get, remove_containers, site_app, unique};
+use crate::gitutil::WorkTree;
+use crate::support::TestApp;
+
+/// Copies `example/NAME` into the work tree.
+fn copy_example(work: &WorkTree, name: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("example")
+        .join(name);
+    copy_dir(&root, &root, work);
+}
+
+fn copy_dir(root: &Path, dir: &Path, work: &WorkTree) {
+    for entry in std::fs::read_dir(dir).expect("example dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            copy_dir(root, &path, work);
+        } else {
+            let relative = path.strip_prefix(root).expect("inside the example");
+            let content = std::fs::read_to_string(&path).expect("example file");
+            work.write(&relative.to_string_lossy(), &content);
+        }
+    }
+}
+
+/// Ids of the function's containers, running or not.
+fn containers(name: &str) -> Vec<String> {
+    let output = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--filter"])
+        .arg(format!("label=lmnop.function={name}"))
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The user the function's one container runs as.
+fn container_user(name: &str) -> String {
+    let ids = containers(name);
+    assert_eq!(ids.len(), 1, "one container: {ids:?}");
+    let output = std::process::Command::new("docker")
+        .args(["exec", &ids[0], "id", "-un"])
+        .output()
+        .expect("docker exec");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Whether the push output has `text` on a line of its own making: the build's echo of each
+/// Dockerfile step, and the engine's report of a failed one, quote the template's messages
+/// too and do not count.
+fn printed(output: &str, text: &str) -> bool {
+    output.lines().any(|line| {
+        line.contains(text) && !line.contains(" : RUN ") && !line.contains("/bin/sh -c")
+    })
+}
+
+/// `GET /function/NAME/PATH`, asserting a 200 whose body contains `expected`.
+async fn assert_serves(app: &TestApp, name: &str, path: &str, expected: &str) {
+    let (status, body) = get(app, &format!("/function/{name}/{path}"), None).await;
+    assert_eq!(status, 200, "GET /function/{name}/{path}: {body}");
+    assert!(
+        body.contains(expected),
+        "GET /function/{name}/{path} has {expected:?}: {body}"
+    );
+}
+
+/// A first push that fails leaves no container and no route.
+async fn assert_nothing_deployed(app: &TestApp, name: &str) {
+    assert_eq!(containers(name), Vec::<String>::new(), "no container");
+    let (status, _) = get(app, &format!("/function/{name}/"), None).await;
+    assert_eq!(status, 404, "no route to {name}");
+}
+
+#[test]
+fn the_site_templates_serve_static_files_with_mirrorable_images() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("function-templates");
+    let templates = lmnop::build::templates::Templates::load(&dir);
+    for (name, required, options) in [
+        (
+            "static",
+            "public/index.html",
+            &["BASE_IMAGE", "WATCHDOG_IMAGE"][..],
+        ),
+        (
+            "hugo",
+            "hugo.toml",
+            &["BASE_IMAGE", "BUILD_IMAGE", "HUGO_ARGS", "WATCHDOG_IMAGE"][..],
+        ),
+        (
+            "react",
+            "package.json",
+            &[
+                "BASE_IMAGE",
+                "BUILD_DIR",
+                "BUILD_IMAGE",
+                "NPM_REGISTRY",
+                "WATCHDOG_IMAGE",
+            ][..],
+        ),
+    ] {
+        let template = templates.get(name).expect("the template ships");
+        assert_eq!(template.required_files, [required], "{name}");
+        assert_eq!(
+            template.options.keys().collect::<Vec<_>>(),
+            options,
+            "{name}"
+        );
+        assert_eq!(
+            (template.port, template.readiness_path.as_deref()),
+            (8080, Some("/_/health")),
+            "{name}"
+        );
+        // Every option is a build arg of the Dockerfile, with the same default.
+        let dockerfile =
+            std::fs::read_to_string(template.dir.join("Dockerfile")).expect("Dockerfile");
+        for (option, default) in &template.options {
+            assert!(
+                dockerfile.contains(&format!("ARG {option}={default}\n")),
+                "{name}: ARG {option}={default}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_static_site_serves_its_public_directory_and_needs_an_index() {
+    let Some(app) = site_app().await else {
+        return;
+    };
+    let name = unique("static");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let url = app.admin_url(&name);
+    let work = WorkTree::new(tmp.path(), "work");
+
+    // Files, but no public/index.html: refused before anything is built.
+    work.write("function.yml", "template: static\n");
+    work.write("public/about.html", "<p>about</p>\n");
+    work.commit("no index");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr
+            .contains("the static template needs public/index.html, which is not in this commit"),
+        "{}",
+        push.stderr
+    );
+    assert!(!push.stderr.contains("Step 1/"), "nothing was built");
+    assert_nothing_deployed(&app, &name).await;
+
+    std::fs::remove_dir_all(work.path.join("public")).expect("rm public");
+    copy_example(&work, "static-site");
+    // A file unique to this run, so the build is a real one.
+    work.write("public/build-id.txt", &name);
+    work.commit("the example");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains(&format!("success: {name} v1 is live")),
+        "{}",
+        push.stderr
+    );
+    assert_serves(&app, &name, "", "Hello from a static site").await;
+    assert_serves(&app, &name, "about/", "A directory answers with its").await;
+    assert_serves(&app, &name, "style.css", "font-family").await;
+    assert_serves(&app, &name, "build-id.txt", &name).await;
+    let (status, body) = get(&app, "/", Some(&format!("{name}.apps.test"))).await;
+    assert!(status == 200 && body.contains("Hello from a static site"));
+    let (status, _) = get(&app, &format!("/function/{name}/missing.html"), None).await;
+    assert_eq!(status, 404);
+    assert_eq!(container_user(&name), "app", "not root");
+
+    remove_containers(&name).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hugo_site_is_built_and_a_broken_one_leaves_the_previous_release_serving() {
+    let Some(app) = site_app().await else {
+        return;
+    };
+    let name = unique("hugo");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let url = app.admin_url(&name);
+    let work = WorkTree::new(tmp.path(), "work");
+    copy_example(&work, "hugo-site");
+    work.write("content/run.md", &format!("---\ntitle: Run {name}\n---\n"));
+    work.commit("the example");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    // The build image has hugo (the step that says so may come from the layer cache).
+    assert!(
+        printed(&push.stderr, "Start building sites"),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        !printed(&push.stderr, "Setting up hugo"),
+        "a build image with hugo is used as it is: {}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains(&format!("success: {name} v1 is live")),
+        "{}",
+        push.stderr
+    );
+    // Minified, with links relative to the page.
+    assert_serves(&app, &name, "", "<h1>Hello from Hugo</h1>").await;
+    assert_serves(&app, &name, "", "<a href=./about/>About</a>").await;
+    assert_serves(
+        &app,
+        &name,
+        "about/",
+        "Every page under <code>content/</code>",
+    )
+    .await;
+    assert_serves(&app, &name, "run/", &format!("Run {name}")).await;
+    assert_serves(&app, &name, "style.css", "font-family").await;
+    assert_eq!(container_user(&name), "app", "not root");
+
+    // A template that hugo cannot render.
+    work.write(
+        "layouts/index.html",
+        "{{ define \"main\" }}{{ partial \"no-such-partial.html\" . }}{{ end }}\n",
+    );
+    work.commit("broken layout");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        printed(
+            &push.stderr,
+            "error: hugo could not build the site; its message is above"
+        ),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        printed(&push.stderr, "no-such-partial.html"),
+        "hugo's own message: {}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("previous release keeps serving"),
+        "{}",
+        push.stderr
+    );
+    assert_serves(&app, &name, "", "<h1>Hello from Hugo</h1>").await;
+    assert_eq!(containers(&name).len(), 1, "nothing new runs");
+
+    // No hugo.toml: refused before anything is built.
+    std::fs::remove_file(work.path.join("hugo.toml")).expect("rm");
+    work.write("config.toml", "title = \"old name\"\n");
+    work.commit("config.toml only");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr
+            .contains("the hugo template needs hugo.toml, which is not in this commit"),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("rename an older config.toml"),
+        "the template's description is the hint: {}",
+        push.stderr
+    );
+    assert_serves(&app, &name, "about/", "Every page under").await;
+
+    remove_containers(&name).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_react_app_is_built_with_npm_and_broken_builds_are_explained() {
+    let Some(app) = site_app().await else {
+        return;
+    };
+    let name = unique("react");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let url = app.admin_url(&name);
+    let work = WorkTree::new(tmp.path(), "work");
+
+    // The build script fails: its output and the reason reach the pusher; nothing runs.
+    work.write("function.yml", "template: react\n");
+    work.write(
+        "package.json",
+        &format!(
+            r#"{{
+  "name": "{name}",
+  "private": true,
+  "scripts": {{
+    "build": "node -e \"console.error('compile error ' + 'on purpose'); process.exit(2)\""
+  }}
+}}
+"#
+        ),
+    );
+    work.commit("failing build script");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        printed(
+            &push.stderr,
+            "installing with npm install (no package-lock.json"
+        ),
+        "without a lock file, npm install: {}",
+        push.stderr
+    );
+    assert!(
+        printed(&push.stderr, "compile error on purpose"),
+        "the script's output: {}",
+        push.stderr
+    );
+    assert!(
+        printed(
+            &push.stderr,
+            "error: npm run build failed; its output is above"
+        ),
+        "{}",
+        push.stderr
+    );
+    assert_nothing_deployed(&app, &name).await;
+
+    // The example: dependencies from the npm registry over TLS that only the CA file handed to
+    // the build makes trusted.
+    std::fs::remove_file(work.path.join("package.json")).expect("rm");
+    copy_example(&work, "react-app");
+    // A manifest unique to this run, so the install is a real one and not a cached layer.
+    let manifest = std::fs::read_to_string(work.path.join("package.json")).expect("manifest");
+    work.write(
+        "package.json",
+        &manifest.replace("react template\"", &format!("react template ({name})\"")),
+    );
+    work.write("public/build-id.txt", &name);
+    work.commit("the example");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        printed(&push.stderr, "installing with npm ci (package-lock.json)"),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains(&format!("success: {name} v2 is live")),
+        "the failed build was v1: {}",
+        push.stderr
+    );
+    assert_serves(&app, &name, "", "<script src=\"assets/main.js\">").await;
+    assert_serves(&app, &name, "assets/main.js", "Hello from React").await;
+    assert_serves(&app, &name, "assets/main.css", "font-family").await;
+    assert_serves(&app, &name, "build-id.txt", &name).await;
+    assert_eq!(container_user(&name), "app", "not root");
+
+    // The build writes dist/, but function.yml says build/.
+    work.write(
+        "function.yml",
+        "template: react\noptions:\n  BUILD_DIR: build\n",
+    );
+    work.commit("wrong build directory");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        printed(
+            &push.stderr,
+            "error: npm run build made no build/index.html; set options.BUILD_DIR in function.yml"
+        ),
+        "{}",
+        push.stderr
+    );
+    assert_serves(&app, &name, "assets/main.js", "Hello from React").await;
+    assert_eq!(containers(&name).len(), 1, "nothing new runs");
+
+    remove_containers(&name).await;
+    app.stop().await;
+}
