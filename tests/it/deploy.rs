@@ -634,3 +634,57 @@ async fn a_pusher_that_disconnects_mid_build_leaves_a_failed_release_and_the_bra
     remove_containers(&name).await;
     app.stop().await;
 }
+
+/// A Python function whose build installs a package from PyPI and imports it.
+fn pypi_function(work: &WorkTree) {
+    python_function(work, "with six", "");
+    work.write("function/requirements.txt", "six==1.16.0\n");
+    work.write(
+        "function/initialize",
+        "python3 -c 'import six; print(\"imported six\", six.__version__)'\n",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn builds_reach_pypi_through_the_extra_ca_certificates_and_fail_clearly_without_them() {
+    let Some(app) = deploy_app().await else {
+        return;
+    };
+    // Without the bundle this machine's HTTPS needs, pip cannot verify PyPI: a clear failure.
+    let name = unique("pypi");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    pypi_function(&work);
+    work.commit("needs six");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("build failed") && push.stderr.to_lowercase().contains("ssl"),
+        "the failing step and pip's reason are shown: {}",
+        push.stderr
+    );
+    app.stop().await;
+
+    // With LMNOP_BUILD_CA_FILE the same push builds, installs and serves.
+    let watchdog = watchdog_image();
+    let app = crate::support::spawn_app_with(|config| {
+        config.build_args = lmnop::config::parse_build_args(&format!(
+            "python3.12.BASE_IMAGE={},WATCHDOG_IMAGE={watchdog}",
+            python_image()
+        ))
+        .expect("build args");
+        config.build_ca_file = Some("/etc/ssl/certs/ca-certificates.crt".into());
+    })
+    .await;
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("imported six 1.16.0"),
+        "{}",
+        push.stderr
+    );
+    let (status, body) = get(&app, &format!("/function/{name}/"), None).await;
+    assert_eq!((status, body.trim()), (200, "with six"));
+    remove_containers(&name).await;
+    app.stop().await;
+}
