@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::deploy_support::{get, remove_containers, site_app, unique};
+use crate::deploy_support::{get, site_app, unique};
 use crate::gitutil::WorkTree;
 use crate::support::TestApp;
 
@@ -40,6 +40,35 @@ fn containers(name: &str) -> Vec<String> {
         .split_whitespace()
         .map(str::to_owned)
         .collect()
+}
+
+/// Removes the function's containers and images when the test ends, passed or not.
+struct Leftovers(String);
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        let label = format!("label=lmnop.function={}", self.0);
+        for (list, remove) in [
+            (["ps", "-aq"], ["rm", "-f"]),
+            (["images", "-q"], ["rmi", "-f"]),
+        ] {
+            let Ok(output) = std::process::Command::new("docker")
+                .args(list)
+                .args(["--filter", &label])
+                .output()
+            else {
+                return;
+            };
+            let ids = String::from_utf8_lossy(&output.stdout).into_owned();
+            let ids: std::collections::BTreeSet<_> = ids.split_whitespace().collect();
+            if !ids.is_empty() {
+                let _ = std::process::Command::new("docker")
+                    .args(remove)
+                    .args(ids)
+                    .output();
+            }
+        }
+    }
 }
 
 /// The user the function's one container runs as.
@@ -136,6 +165,7 @@ async fn a_static_site_serves_its_public_directory_and_needs_an_index() {
         return;
     };
     let name = unique("static");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let url = app.admin_url(&name);
     let work = WorkTree::new(tmp.path(), "work");
@@ -177,7 +207,6 @@ async fn a_static_site_serves_its_public_directory_and_needs_an_index() {
     assert_eq!(status, 404);
     assert_eq!(container_user(&name), "app", "not root");
 
-    remove_containers(&name).await;
     app.stop().await;
 }
 
@@ -187,6 +216,7 @@ async fn a_hugo_site_is_built_and_a_broken_one_leaves_the_previous_release_servi
         return;
     };
     let name = unique("hugo");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let url = app.admin_url(&name);
     let work = WorkTree::new(tmp.path(), "work");
@@ -273,7 +303,6 @@ async fn a_hugo_site_is_built_and_a_broken_one_leaves_the_previous_release_servi
     );
     assert_serves(&app, &name, "about/", "Every page under").await;
 
-    remove_containers(&name).await;
     app.stop().await;
 }
 
@@ -283,6 +312,7 @@ async fn a_react_app_is_built_with_npm_and_broken_builds_are_explained() {
         return;
     };
     let name = unique("react");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let url = app.admin_url(&name);
     let work = WorkTree::new(tmp.path(), "work");
@@ -377,6 +407,5 @@ async fn a_react_app_is_built_with_npm_and_broken_builds_are_explained() {
     assert_serves(&app, &name, "assets/main.js", "Hello from React").await;
     assert_eq!(containers(&name).len(), 1, "nothing new runs");
 
-    remove_containers(&name).await;
     app.stop().await;
 }
