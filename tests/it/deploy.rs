@@ -639,6 +639,9 @@ async fn a_pusher_that_disconnects_mid_build_leaves_a_failed_release_and_the_bra
 fn pypi_function(work: &WorkTree) {
     python_function(work, "with six", "");
     work.write("function/requirements.txt", "six==1.16.0\n");
+    // Code of its own, so neither an image nor a cached layer of an earlier run is reused and
+    // pip really runs.
+    work.write("function/nonce", &format!("{:x}", rand::random::<u64>()));
     work.write(
         "function/initialize",
         "python3 -c 'import six; print(\"imported six\", six.__version__)'\n",
@@ -661,6 +664,11 @@ async fn builds_reach_pypi_through_the_extra_ca_certificates_and_fail_clearly_wi
     assert!(
         push.stderr.contains("build failed") && push.stderr.to_lowercase().contains("ssl"),
         "the failing step and pip's reason are shown: {}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("a RUN step exited with code 1"),
+        "{}",
         push.stderr
     );
     app.stop().await;
