@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::deploy_support::{
-    deploy_app, get, make_executable, python_function, python_image, remove_containers, unique,
-    watchdog_image,
+    containers_of, deploy_app, get, make_executable, python_function, python_image,
+    remove_containers, unique, watchdog_image,
 };
 use crate::gitutil::{WorkTree, git_ok, ls_remote, ref_id};
 use crate::support::{ADMIN_PASSWORD, Part, Workspace, docker_available, free_port, need};
@@ -393,19 +393,7 @@ async fn killing_lmnop_during_a_deploy_leaves_one_serving_release_and_no_orphans
         .collect();
     assert_eq!(statuses, [(2, "failed"), (1, "deployed")]);
     assert_eq!(function.current_release_id, Some(releases[1].id));
-    let containers = std::process::Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=lmnop.function={name}"),
-        ])
-        .output()
-        .expect("docker ps");
-    let ids: Vec<_> = String::from_utf8_lossy(&containers.stdout)
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
+    let ids = containers_of(&name, true);
     assert_eq!(
         ids.len(),
         1,
@@ -492,18 +480,7 @@ async fn a_dockerfile_app_with_host_symlinks_builds_without_host_files_and_keeps
     );
 
     // The secret is mounted read-only where OpenFaaS puts it, and is not in the config.
-    let containers = std::process::Command::new("docker")
-        .args([
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=lmnop.function={name}"),
-        ])
-        .output()
-        .expect("docker ps");
-    let id = String::from_utf8_lossy(&containers.stdout)
-        .trim()
-        .to_owned();
+    let id = containers_of(&name, false).remove(0);
     let read = std::process::Command::new("docker")
         .args(["exec", &id, "cat", "/var/openfaas/secrets/api-key"])
         .output()

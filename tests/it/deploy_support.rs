@@ -107,19 +107,23 @@ pub async fn get(app: &TestApp, path: &str, host: Option<&str>) -> (u16, String)
     }
 }
 
-pub async fn remove_containers(name: &str) {
+/// Ids of the function's containers: running ones, or all with `all`.
+pub fn containers_of(name: &str, all: bool) -> Vec<String> {
     let output = std::process::Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=lmnop.function={name}"),
-        ])
+        .args(["ps", if all { "-aq" } else { "-q" }, "--filter"])
+        .arg(format!("label=lmnop.function={name}"))
         .output()
         .expect("docker ps");
-    for id in String::from_utf8_lossy(&output.stdout).split_whitespace() {
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+pub async fn remove_containers(name: &str) {
+    for id in containers_of(name, true) {
         let _ = std::process::Command::new("docker")
-            .args(["rm", "-f", id])
+            .args(["rm", "-f", &id])
             .output();
     }
 }

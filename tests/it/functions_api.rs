@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use crate::deploy_support::{deploy_app, get, python_function, remove_containers, unique};
+use crate::deploy_support::{
+    containers_of, deploy_app, get, python_function, remove_containers, unique,
+};
 use crate::gitutil::WorkTree;
 use crate::support::{ADMIN_PASSWORD, TestApp};
 
@@ -27,18 +29,7 @@ async fn call(
 }
 
 fn running(name: &str) -> usize {
-    let output = std::process::Command::new("docker")
-        .args([
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=lmnop.function={name}"),
-        ])
-        .output()
-        .expect("docker ps");
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .count()
+    containers_of(name, false).len()
 }
 
 const ADMIN: (&str, &str) = ("admin", ADMIN_PASSWORD);
@@ -140,20 +131,7 @@ async fn functions_are_listed_scaled_within_their_range_logged_and_deleted() {
     );
     let gone = app.state.routes.addresses(&name).len();
     assert_eq!(gone, 2);
-    let victim = std::process::Command::new("docker")
-        .args([
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=lmnop.function={name}"),
-        ])
-        .output()
-        .expect("docker ps");
-    let victim = String::from_utf8_lossy(&victim.stdout)
-        .split_whitespace()
-        .next()
-        .expect("a container")
-        .to_owned();
+    let victim = containers_of(&name, false).remove(0);
     std::process::Command::new("docker")
         .args(["rm", "-f", &victim])
         .output()

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::deploy_support::{get, site_app, unique};
+use crate::deploy_support::{containers_of, get, site_app, unique};
 use crate::gitutil::WorkTree;
 use crate::support::TestApp;
 
@@ -31,15 +31,7 @@ fn copy_dir(root: &Path, dir: &Path, work: &WorkTree) {
 
 /// Ids of the function's containers, running or not.
 fn containers(name: &str) -> Vec<String> {
-    let output = std::process::Command::new("docker")
-        .args(["ps", "-aq", "--filter"])
-        .arg(format!("label=lmnop.function={name}"))
-        .output()
-        .expect("docker ps");
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
+    containers_of(name, true)
 }
 
 /// Removes the function's containers and images when the test ends, passed or not.
