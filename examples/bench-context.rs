@@ -6,7 +6,7 @@
 //! deploy: what is left is the context's cost plus one trivial build.
 //!
 //! Usage: bench-context REPO COMMIT TEMPLATE_DIR TAG
-//! Prints one line to stdout: `files=N bytes=N seconds=S image=sha256:…`.
+//! Prints one line to stdout: `files=N bytes=N seconds=S hwm_kib=N image=sha256:…`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -53,8 +53,16 @@ async fn main() -> anyhow::Result<()> {
     let built = build_image(&docker, &request, ReceiverStream::new(rx), |_| {}).await;
     let summary = producer.await??;
     let image = built?;
+    // The peak memory of this process (VmHWM), read here because a parent's wait4 rusage can
+    // count the forked parent's pages too.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm_kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("0");
     println!(
-        "files={} bytes={} seconds={:.4} image={image}",
+        "files={} bytes={} seconds={:.4} hwm_kib={hwm_kib} image={image}",
         summary.files,
         summary.bytes,
         started.elapsed().as_secs_f64()
