@@ -53,9 +53,19 @@ pub async fn wait_ready(
                         last,
                     });
                 }
-                tokio::time::sleep(Duration::from_millis(250)).await;
+                tokio::time::sleep(poll_interval(deadline - timeout)).await;
             }
         }
     }
     Ok(())
+}
+
+/// How long to wait before the next probe: often at first, when a fast container is about to
+/// answer and every poll is time the push waits, then less often.
+fn poll_interval(started: Instant) -> Duration {
+    if started.elapsed() < Duration::from_secs(3) {
+        Duration::from_millis(40)
+    } else {
+        Duration::from_millis(250)
+    }
 }

@@ -120,13 +120,18 @@ async fn forward(state: &AppState, name: &str, path: &str, request: Request) -> 
             },
         ),
     );
-    let upstream = state
-        .http
-        .request(parts.method, url)
-        .headers(headers)
-        .body(reqwest::Body::wrap_stream(body.into_data_stream()))
-        .send()
-        .await;
+    // A request that announces no body (most GETs) goes on without one, not as an empty
+    // chunked stream: cheaper, and what the function expects.
+    let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
+        || parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0");
+    let mut upstream = state.http.request(parts.method, url).headers(headers);
+    if has_body {
+        upstream = upstream.body(reqwest::Body::wrap_stream(body.into_data_stream()));
+    }
+    let upstream = upstream.send().await;
     match upstream {
         Ok(answer) => {
             let status = answer.status();

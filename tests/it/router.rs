@@ -17,24 +17,30 @@ async fn echo(who: &'static str) -> SocketAddr {
         .expect("bind");
     let address = listener.local_addr().expect("address");
     let app = axum::Router::new().fallback(move |request: Request| async move {
+        let (parts, body) = request.into_parts();
         let header = |name: &str| {
-            request
-                .headers()
+            parts
+                .headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-")
                 .to_owned()
         };
-        format!(
+        let head = format!(
             "{who} {} {}\nx-forwarded-host: {}\nx-forwarded-for: {}\nproxy-authorization: {}\n\
-             x-secret-hop: {}\n",
-            request.method(),
-            request.uri().path_and_query().map_or("/", |p| p.as_str()),
+             x-secret-hop: {}\ntransfer-encoding: {}\n",
+            parts.method,
+            parts.uri.path_and_query().map_or("/", |p| p.as_str()),
             header("x-forwarded-host"),
             header("x-forwarded-for"),
             header("proxy-authorization"),
             header("x-secret-hop"),
-        )
+            header("transfer-encoding"),
+        );
+        let body = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .unwrap_or_default();
+        format!("{head}body: {}\n", String::from_utf8_lossy(&body))
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     address
@@ -178,5 +184,34 @@ async fn forwarded_headers_are_set_by_lmnop_and_hop_by_hop_headers_stay_behind()
     );
     assert!(body.contains("proxy-authorization: -\n"), "{body}");
     assert!(body.contains("x-secret-hop: -\n"), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_go_through_whole_and_a_request_without_one_sends_none() {
+    let app = router_app().await;
+    let (status, body) = get(&app, "/function/echo/", "lmnop.test");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("transfer-encoding: -\nbody: \n"),
+        "no body, not an empty chunked one: {body}"
+    );
+    let (status, body) = raw(
+        &app,
+        "POST /function/echo/in HTTP/1.1\r\nHost: lmnop.test\r\nContent-Length: 11\r\n\
+         Connection: close\r\n\r\nhello world",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("echo POST /in\n") && body.contains("body: hello world\n"),
+        "{body}"
+    );
+    let (status, body) = raw(
+        &app,
+        "PUT /function/echo/in HTTP/1.1\r\nHost: lmnop.test\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n5\r\nchunk\r\n3\r\ned!\r\n0\r\n\r\n",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("body: chunked!\n"), "{body}");
     app.stop().await;
 }
