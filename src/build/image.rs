@@ -20,6 +20,13 @@ use crate::push::Quarantine;
 /// Label carrying the build key on every image lmnop builds.
 pub const BUILD_KEY_LABEL: &str = "lmnop.build-key";
 
+/// Label saying what the image was built from: `FUNCTION@COMMIT by PUSHER`.
+pub const SOURCE_LABEL: &str = "lmnop.source";
+
+fn source_label(input: &BuildInput) -> String {
+    format!("{}@{} by {}", input.function, input.commit, input.pusher)
+}
+
 /// Everything one build needs.
 #[derive(Debug, Clone)]
 pub struct BuildInput {
@@ -160,11 +167,11 @@ pub async fn build(
         tag: image.clone(),
         dockerfile: input.template.dockerfile.clone(),
         build_args: input.options.clone().into_iter().collect::<HashMap<_, _>>(),
+        // Two labels, not one per fact: the engine's classic builder runs and commits a
+        // container for every label, about a tenth of a second each.
         labels: HashMap::from([
             (BUILD_KEY_LABEL.to_owned(), key),
-            ("lmnop.function".to_owned(), input.function.clone()),
-            ("lmnop.commit".to_owned(), input.commit.clone()),
-            ("lmnop.pusher".to_owned(), input.pusher.clone()),
+            (SOURCE_LABEL.to_owned(), source_label(input)),
         ]),
     };
     let built = build_image(docker, &request, ReceiverStream::new(rx), on_line).await;

@@ -458,6 +458,21 @@ async fn a_dockerfile_app_with_host_symlinks_builds_without_host_files_and_keeps
     assert_eq!((status, body.as_str()), (200, "<h1>own Dockerfile</h1>\n"));
 
     let image = format!("lmnop/{name}:{}", work.head());
+    let source = std::process::Command::new("docker")
+        .args([
+            "image",
+            "inspect",
+            "--format",
+            "{{ index .Config.Labels \"lmnop.source\" }}",
+            &image,
+        ])
+        .output()
+        .expect("docker image inspect");
+    assert_eq!(
+        String::from_utf8_lossy(&source.stdout).trim(),
+        format!("{name}@{} by admin", work.head()),
+        "the image says what it was built from"
+    );
     let look = std::process::Command::new("docker")
         .args([
             "run",
