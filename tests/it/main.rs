@@ -19,3 +19,4 @@ mod router;
 mod serve;
 mod support;
 mod templates;
+mod webdriver;

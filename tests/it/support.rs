@@ -17,6 +17,7 @@ use tempfile::TempDir;
 pub enum Part {
     Docker,
     Registry,
+    Chromium,
 }
 
 impl Part {
@@ -24,6 +25,7 @@ impl Part {
         match self {
             Self::Docker => "docker",
             Self::Registry => "registry",
+            Self::Chromium => "chromium",
         }
     }
 }
