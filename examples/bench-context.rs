@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use lmnop::build::context::write_context;
+use lmnop::build::context::{ContextParts, write_context};
 use lmnop::build::docker::{BuildRequest, build_image};
 use lmnop::build::stream::ChunkWriter;
 use lmnop::git::objects::PushedObjects;
@@ -35,13 +35,12 @@ async fn main() -> anyhow::Result<()> {
         let objects = PushedObjects::open(&repo, &Quarantine::default())?;
         let tree = objects.commit_tree(commit)?;
         let extra: [(&str, &[u8]); 1] = [("ca-certificates.crt", b"")];
-        let summary = write_context(
-            &objects,
-            tree,
-            Some(&template),
-            &extra,
-            ChunkWriter::new(tx),
-        )?;
+        let parts = ContextParts {
+            template_dir: Some(&template),
+            extra: &extra,
+            dockerfile: ".lmnop/Dockerfile",
+        };
+        let summary = write_context(&objects, tree, parts, ChunkWriter::new(tx))?;
         anyhow::Ok(summary)
     });
     let request = BuildRequest {

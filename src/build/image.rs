@@ -10,7 +10,7 @@ use gix::ObjectId;
 use sha2::{Digest, Sha256};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::context::{ContextError, write_context};
+use super::context::{ContextError, ContextParts, write_context};
 use super::docker::{BuildError, BuildRequest, build_image};
 use super::stream::ChunkWriter;
 use super::templates::Template;
@@ -154,13 +154,12 @@ pub async fn build(
             let objects =
                 PushedObjects::open(&input.repo, &input.quarantine).map_err(ContextError::from)?;
             let extra: [(&str, &[u8]); 1] = [("ca-certificates.crt", &input.ca_certificates)];
-            write_context(
-                &objects,
-                input.tree,
-                Some(&input.template.dir),
-                &extra,
-                ChunkWriter::new(tx),
-            )
+            let parts = ContextParts {
+                template_dir: Some(&input.template.dir),
+                extra: &extra,
+                dockerfile: &input.template.dockerfile,
+            };
+            write_context(&objects, input.tree, parts, ChunkWriter::new(tx))
         })
     };
     let request = BuildRequest {

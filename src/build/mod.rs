@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod docker;
+pub mod dockerignore;
 pub mod image;
 pub mod registry;
 pub mod stream;

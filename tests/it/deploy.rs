@@ -406,7 +406,7 @@ async fn killing_lmnop_during_a_deploy_leaves_one_serving_release_and_no_orphans
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_dockerfile_app_with_host_symlinks_builds_without_host_files_and_keeps_secrets_out() {
+async fn a_dockerfile_app_builds_without_host_or_ignored_files_and_keeps_secrets_out() {
     let Some(app) = deploy_app().await else {
         return;
     };
@@ -428,6 +428,14 @@ async fn a_dockerfile_app_with_host_symlinks_builds_without_host_files_and_keeps
     let work = WorkTree::new(tmp.path(), "work");
     work.write("function.yml", "template: dockerfile\nsecrets: [api-key]\n");
     work.write("site/index.html", "<h1>own Dockerfile</h1>\n");
+    // What .dockerignore lists stays out of the context, as with `docker build`.
+    work.write(
+        ".dockerignore",
+        "# not for the image\nnotes\n**/*.bak\n!site/keep.bak\n",
+    );
+    work.write("notes/todo.txt", "private notes\n");
+    work.write("site/old.bak", "old\n");
+    work.write("site/keep.bak", "kept\n");
     // The engine's layer cache does not tell symlinks apart by target: give every run its own
     // tree so `COPY` really runs.
     work.write("nonce", &format!("{:x}", rand::random::<u64>()));
@@ -480,7 +488,8 @@ async fn a_dockerfile_app_with_host_symlinks_builds_without_host_files_and_keeps
             &image,
             "sh",
             "-c",
-            "readlink /app/leak; cat /app/leak 2>&1; grep -rs host-only /app /etc /home /root /usr/local /srv /opt | head -1",
+            "readlink /app/leak; cat /app/leak 2>&1; grep -rs host-only /app /etc /home /root /usr/local /srv /opt | head -1; \
+             ls -d /app/notes /app/site/old.bak /app/site/keep.bak 2>&1",
         ])
         .output()
         .expect("docker run");
@@ -492,6 +501,16 @@ async fn a_dockerfile_app_with_host_symlinks_builds_without_host_files_and_keeps
     assert!(
         !seen.contains(&marker),
         "the host file is not in the image: {seen}"
+    );
+    for ignored in ["/app/notes", "/app/site/old.bak"] {
+        assert!(
+            seen.contains(&format!("cannot access '{ignored}'")),
+            "{ignored} is left out by .dockerignore: {seen}"
+        );
+    }
+    assert!(
+        seen.contains("\n/app/site/keep.bak\n"),
+        "an exception brings a file back: {seen}"
     );
 
     // The secret is mounted read-only where OpenFaaS puts it, and is not in the config.
