@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use crate::gitutil::{WorkTree, git, git_ok, ls_remote, ref_id};
+use crate::gitutil::{WorkTree, git, git_ok, ls_remote, pkt_line, ref_id};
 use crate::support::{ADMIN_PASSWORD, TestApp, spawn_app};
 
 /// Repositories on disk (names of `repos/*.git`).
@@ -484,10 +484,6 @@ async fn a_push_waiting_on_one_repository_does_not_hold_up_another() {
         slow.stderr
     );
     app.stop().await;
-}
-
-fn pkt_line(text: &str) -> Vec<u8> {
-    format!("{:04x}{text}", text.len() + 4).into_bytes()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -110,3 +110,8 @@ pub fn ref_id(refs: &[(String, String)], name: &str) -> Option<String> {
         .find(|(n, _)| n == name)
         .map(|(_, id)| id.clone())
 }
+
+/// One pkt-line of git's wire protocol.
+pub fn pkt_line(text: &str) -> Vec<u8> {
+    format!("{:04x}{text}", text.len() + 4).into_bytes()
+}

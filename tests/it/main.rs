@@ -12,6 +12,7 @@ mod deploy_support;
 mod doctor;
 mod functions_api;
 mod git;
+mod git_hostile;
 mod gitutil;
 mod portal;
 mod registry;
