@@ -6,6 +6,7 @@ pub mod hook_server;
 mod http;
 pub mod locks;
 pub mod objects;
+pub mod refs;
 pub mod repos;
 pub mod service;
 

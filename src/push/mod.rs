@@ -3,6 +3,7 @@
 
 mod deploy;
 mod output;
+mod stale;
 mod validate;
 
 pub use deploy::urls;
@@ -89,6 +90,9 @@ pub async fn run(
         push.function, push.user.name
     ))
     .await;
+    if !stale::check(push, updates, out).await {
+        return Verdict::Reject;
+    }
     let mut deploy = None;
     for update in updates {
         if !(update.name.starts_with("refs/heads/") || update.name.starts_with("refs/tags/")) {

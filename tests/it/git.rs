@@ -704,3 +704,81 @@ async fn a_bad_function_yml_gets_field_specific_errors_before_any_build() {
     );
     app.stop().await;
 }
+
+/// Successful `GET …/info/refs` answers so far, from `/metrics`.
+async fn ref_advertisements(app: &TestApp) -> u64 {
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    metrics
+        .lines()
+        .filter(|line| {
+            line.starts_with("lmnop_http_requests_total")
+                && line.contains("route=\"/scm/{repo}/info/refs\"")
+                && line.contains("status=\"200\"")
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_overtaken_while_it_waited_is_refused_before_anything_runs() {
+    let app = spawn_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let url = app.admin_url("raced");
+    let work = WorkTree::new(tmp.path(), "work");
+    let first = work.commit("first");
+    git_ok(&work.path, &["push", "-q", &url, "main:dev"]);
+    let other = WorkTree::new(tmp.path(), "other");
+    other.write("theirs.txt", "theirs\n");
+    let theirs = other.commit("theirs");
+    git_ok(&other.path, &["push", "-q", &url, "main:theirs"]);
+    work.write("mine.txt", "mine\n");
+    work.commit("mine");
+
+    // The push reads the refs (dev at `first`), then waits for the repository's lock while
+    // another push moves dev.
+    let seen = ref_advertisements(&app).await;
+    let held = app.state.push_locks.lock("raced").await;
+    let (dir, push_url) = (work.path.clone(), url.clone());
+    let waiting =
+        std::thread::spawn(move || git(&dir, &["push", "--force", &push_url, "main:dev"]));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while ref_advertisements(&app).await == seen {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the push never read the refs"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    git_ok(
+        &app.repos_dir().join("raced.git"),
+        &["update-ref", "refs/heads/dev", &theirs, &first],
+    );
+    drop(held);
+    let push = waiting.join().expect("push thread");
+    assert!(!push.ok, "{}", push.stdout);
+    assert!(
+        push.stderr.contains(&format!(
+            "dev moved from {} to {} by another push while this one waited",
+            &first[..7],
+            &theirs[..7]
+        )),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("fetch and push again"),
+        "{}",
+        push.stderr
+    );
+    assert_eq!(
+        ref_id(&ls_remote(tmp.path(), &url), "refs/heads/dev"),
+        Some(theirs),
+        "dev stays where the other push put it"
+    );
+    app.stop().await;
+}

@@ -8,6 +8,7 @@ mod accounts;
 mod cli;
 mod database;
 mod deploy;
+mod deploy_concurrency;
 mod deploy_support;
 mod doctor;
 mod functions_api;
