@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::deploy_support::{
-    containers_of, deploy_app, get, make_executable, python_function, python_image,
+    Leftovers, containers_of, deploy_app, get, make_executable, python_function, python_image,
     remove_containers, unique, watchdog_image,
 };
 use crate::gitutil::{WorkTree, git_ok, ls_remote, ref_id};
@@ -19,6 +19,7 @@ async fn a_python_function_deploys_and_switches_without_a_failed_request() {
         return;
     };
     let name = unique("hello");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let url = app.admin_url(&name);
     let work = WorkTree::new(tmp.path(), "work");
@@ -118,6 +119,7 @@ async fn broken_builds_and_unhealthy_code_leave_the_previous_release_serving() {
         return;
     };
     let name = unique("sturdy");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let url = app.admin_url(&name);
     let work = WorkTree::new(tmp.path(), "work");
@@ -216,6 +218,7 @@ async fn after_a_restart_the_reconciler_restores_routes_and_containers_and_remov
         return;
     };
     let name = unique("again");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let work = WorkTree::new(tmp.path(), "work");
     python_function(&work, "still here", "");
@@ -335,6 +338,8 @@ async fn killing_lmnop_during_a_deploy_leaves_one_serving_release_and_no_orphans
     );
 
     let name = unique("killed");
+
+    let _leftovers = Leftovers(name.clone());
     let url = format!("http://admin:{ADMIN_PASSWORD}@127.0.0.1:{port}/scm/{name}");
     let tmp = tempfile::tempdir().expect("tmp");
     let work = WorkTree::new(tmp.path(), "work");
@@ -411,6 +416,7 @@ async fn a_dockerfile_app_builds_without_host_or_ignored_files_and_keeps_secrets
         return;
     };
     let name = unique("ownfile");
+    let _leftovers = Leftovers(name.clone());
     // A file only the host has, and a secret value; neither may reach the image or any output.
     let marker = format!("host-only-{}", rand::random::<u64>());
     let host_file = std::env::temp_dir().join(format!("lmnop-leak-{:x}", rand::random::<u32>()));
@@ -562,6 +568,7 @@ async fn a_pusher_that_disconnects_mid_build_leaves_a_failed_release_and_the_bra
         return;
     };
     let name = unique("gone");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let work = WorkTree::new(tmp.path(), "work");
     work.write("function.yml", "template: dockerfile\n");
@@ -666,6 +673,7 @@ async fn builds_reach_pypi_through_the_extra_ca_certificates_and_fail_clearly_wi
     };
     // Without the bundle this machine's HTTPS needs, pip cannot verify PyPI: a clear failure.
     let name = unique("pypi");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let work = WorkTree::new(tmp.path(), "work");
     pypi_function(&work);

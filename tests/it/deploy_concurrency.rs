@@ -2,9 +2,7 @@
 //! time, a push another one overtook is refused before it builds, and what serves at the end is
 //! what the branch says.
 
-use crate::deploy_support::{
-    containers_of, deploy_app, get, python_function, remove_containers, unique,
-};
+use crate::deploy_support::{Leftovers, containers_of, deploy_app, get, python_function, unique};
 use crate::gitutil::{WorkTree, ls_remote, ref_id};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -13,6 +11,7 @@ async fn five_concurrent_pushes_deploy_one_at_a_time_and_the_branch_is_what_serv
         return;
     };
     let name = unique("busy");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let url = app.admin_url(&name);
 
@@ -111,6 +110,5 @@ async fn five_concurrent_pushes_deploy_one_at_a_time_and_the_branch_is_what_serv
         "{releases:?}"
     );
 
-    remove_containers(&name).await;
     app.stop().await;
 }

@@ -128,6 +128,47 @@ pub async fn remove_containers(name: &str) {
     }
 }
 
+/// Removes the function's containers and images when the test ends, passed or not.
+pub struct Leftovers(pub String);
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        let name = &self.0;
+        // Containers carry the function's label; images are named PREFIX/NAME:COMMIT.
+        let containers = [format!("label=lmnop.function={name}")];
+        let images = [
+            format!("reference=*/{name}"),
+            format!("reference=*/*/{name}"),
+        ];
+        for (list, filters, remove) in [
+            (["ps", "-aq"], &containers[..], ["rm", "-f"]),
+            (["images", "-q"], &images[..], ["rmi", "-f"]),
+        ] {
+            let mut ids = std::collections::BTreeSet::new();
+            for filter in filters {
+                let Ok(output) = std::process::Command::new("docker")
+                    .args(list)
+                    .args(["--filter", filter])
+                    .output()
+                else {
+                    return;
+                };
+                ids.extend(
+                    String::from_utf8_lossy(&output.stdout)
+                        .split_whitespace()
+                        .map(str::to_owned),
+                );
+            }
+            if !ids.is_empty() {
+                let _ = std::process::Command::new("docker")
+                    .args(remove)
+                    .args(ids)
+                    .output();
+            }
+        }
+    }
+}
+
 /// The offline image of `var` (a `scripts/test` export), or `default`.
 fn test_image(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())

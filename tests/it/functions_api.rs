@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::deploy_support::{
-    containers_of, deploy_app, get, python_function, remove_containers, unique,
+    Leftovers, containers_of, deploy_app, get, python_function, remove_containers, unique,
 };
 use crate::gitutil::WorkTree;
 use crate::support::{ADMIN_PASSWORD, TestApp};
@@ -41,6 +41,7 @@ async fn functions_are_listed_scaled_within_their_range_logged_and_deleted() {
     };
     app.add_user("bob", "bob-password-1").await;
     let name = unique("api");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let work = WorkTree::new(tmp.path(), "work");
     python_function(&work, "one", "scaling: {min: 1, max: 3}\n");

@@ -6,7 +6,7 @@ use lmnop::config::RegistryConfig;
 use lmnop::domain::Secret;
 
 use crate::deploy_support::{
-    get, python_function, python_image, remove_containers, unique, watchdog_image,
+    Leftovers, get, python_function, python_image, remove_containers, unique, watchdog_image,
 };
 use crate::gitutil::WorkTree;
 use crate::support::{
@@ -79,6 +79,7 @@ async fn with_a_registry_the_image_is_pushed_with_its_digest_and_unchanged_trees
     }
     let app = app_with_registry(&format!("{registry}/lmnop-test")).await;
     let name = unique("pushed");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let work = WorkTree::new(tmp.path(), "work");
     python_function(&work, "registered", "");
@@ -147,6 +148,7 @@ async fn a_registry_that_cannot_be_reached_fails_the_release_and_leaves_the_bran
     // Nothing listens here: the engine's push fails at once.
     let app = app_with_registry(&format!("127.0.0.1:{}", free_port())).await;
     let name = unique("unpushed");
+    let _leftovers = Leftovers(name.clone());
     let tmp = tempfile::tempdir().expect("tmp");
     let work = WorkTree::new(tmp.path(), "work");
     python_function(&work, "never", "");

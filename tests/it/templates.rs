@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::deploy_support::{containers_of, get, site_app, unique};
+use crate::deploy_support::{Leftovers, containers_of, get, site_app, unique};
 use crate::gitutil::WorkTree;
 use crate::support::TestApp;
 
@@ -32,35 +32,6 @@ fn copy_dir(root: &Path, dir: &Path, work: &WorkTree) {
 /// Ids of the function's containers, running or not.
 fn containers(name: &str) -> Vec<String> {
     containers_of(name, true)
-}
-
-/// Removes the function's containers and images when the test ends, passed or not.
-struct Leftovers(String);
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        let label = format!("label=lmnop.function={}", self.0);
-        for (list, remove) in [
-            (["ps", "-aq"], ["rm", "-f"]),
-            (["images", "-q"], ["rmi", "-f"]),
-        ] {
-            let Ok(output) = std::process::Command::new("docker")
-                .args(list)
-                .args(["--filter", &label])
-                .output()
-            else {
-                return;
-            };
-            let ids = String::from_utf8_lossy(&output.stdout).into_owned();
-            let ids: std::collections::BTreeSet<_> = ids.split_whitespace().collect();
-            if !ids.is_empty() {
-                let _ = std::process::Command::new("docker")
-                    .args(remove)
-                    .args(ids)
-                    .output();
-            }
-        }
-    }
 }
 
 /// The user the function's one container runs as.
