@@ -269,28 +269,16 @@ fn add_template<W: Write>(
 
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
-
     use super::*;
+    use crate::git::fixture::{commit_all, git};
     use crate::push::Quarantine;
 
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .expect("git runs");
-        assert!(
-            output.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    /// The objects of the work tree `work` and the root tree of its HEAD.
+    fn objects_and_tree(work: &Path, commit: ObjectId) -> (PushedObjects, ObjectId) {
+        let objects =
+            PushedObjects::open(&work.join(".git"), &Quarantine::default()).expect("objects");
+        let tree = objects.commit_tree(commit).expect("tree");
+        (objects, tree)
     }
 
     /// A repository with a file, an executable, a directory, a symlink out of the tree and a
@@ -405,13 +393,7 @@ mod tests {
         std::fs::create_dir_all(work.join(TEMPLATE_DIR)).expect("dirs");
         git(&work, &["init", "-q", "-b", "main"]);
         std::fs::write(work.join(TEMPLATE_DIR).join("Dockerfile"), "FROM x\n").expect("write");
-        git(&work, &["add", "-A"]);
-        git(&work, &["commit", "-q", "-m", "x"]);
-        let commit =
-            ObjectId::from_hex(git(&work, &["rev-parse", "HEAD"]).as_bytes()).expect("hex");
-        let objects =
-            PushedObjects::open(&work.join(".git"), &Quarantine::default()).expect("objects");
-        let tree = objects.commit_tree(commit).expect("tree");
+        let (objects, tree) = objects_and_tree(&work, commit_all(&work, "x"));
         let result = write_context(&objects, tree, ContextParts::default(), std::io::sink());
         assert!(matches!(result, Err(ContextError::Reserved)), "{result:?}");
     }
@@ -447,13 +429,7 @@ mod tests {
         for (path, content) in files {
             std::fs::write(work.join(path), content).expect("write");
         }
-        git(&work, &["add", "-A"]);
-        git(&work, &["commit", "-q", "-m", "x"]);
-        let commit =
-            ObjectId::from_hex(git(&work, &["rev-parse", "HEAD"]).as_bytes()).expect("hex");
-        let objects =
-            PushedObjects::open(&work.join(".git"), &Quarantine::default()).expect("objects");
-        let tree = objects.commit_tree(commit).expect("tree");
+        let (objects, tree) = objects_and_tree(&work, commit_all(&work, "x"));
         let parts = ContextParts {
             dockerfile: "Dockerfile",
             ..ContextParts::default()
@@ -502,13 +478,7 @@ mod tests {
                 let big = "x\n".repeat(dockerignore::MAX_SIZE);
                 std::fs::write(work.join(".dockerignore"), big).expect("write");
             }
-            git(&work, &["add", "-A"]);
-            git(&work, &["commit", "-q", "-m", "x"]);
-            let commit =
-                ObjectId::from_hex(git(&work, &["rev-parse", "HEAD"]).as_bytes()).expect("hex");
-            let objects =
-                PushedObjects::open(&work.join(".git"), &Quarantine::default()).expect("objects");
-            let tree = objects.commit_tree(commit).expect("tree");
+            let (objects, tree) = objects_and_tree(&work, commit_all(&work, "x"));
             let result = write_context(&objects, tree, ContextParts::default(), std::io::sink());
             assert!(
                 matches!(result, Err(ContextError::DockerIgnore)),

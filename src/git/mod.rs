@@ -1,6 +1,8 @@
 //! Git over smart HTTP: the `/scm/` endpoints, the bare repositories, the per-repository push
 //! lock, and both ends of the pre-receive hook that hands each push to the pipeline.
 
+#[cfg(test)]
+pub mod fixture;
 mod hook_client;
 pub mod hook_server;
 mod http;

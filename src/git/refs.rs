@@ -59,48 +59,24 @@ pub fn target(repo: &Path, name: &str) -> Result<Option<ObjectId>, RefError> {
 
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
-
     use super::*;
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .expect("git runs");
-        assert!(output.status.success(), "git {args:?}");
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    }
+    use crate::git::fixture::{commit_all, git};
 
     #[test]
     fn refs_are_read_as_they_are_now() {
         let dir = tempfile::tempdir().expect("tmp");
         git(dir.path(), &["init", "-q", "-b", "main"]);
-        git(dir.path(), &["commit", "-q", "--allow-empty", "-m", "one"]);
-        let one = git(dir.path(), &["rev-parse", "HEAD"]);
+        let one = commit_all(dir.path(), "one");
         let repo = dir.path().join(".git");
         let id = |hex: &str| ObjectId::from_hex(hex.as_bytes()).expect("hex");
-        assert_eq!(
-            target(&repo, "refs/heads/main").expect("read"),
-            Some(id(&one))
-        );
+        assert_eq!(target(&repo, "refs/heads/main").expect("read"), Some(one));
         assert_eq!(target(&repo, "refs/heads/dev").expect("read"), None);
-        git(dir.path(), &["commit", "-q", "--allow-empty", "-m", "two"]);
+        let two = commit_all(dir.path(), "two");
         git(dir.path(), &["pack-refs", "--all"]);
-        let two = git(dir.path(), &["rev-parse", "HEAD"]);
-        assert_eq!(
-            target(&repo, "refs/heads/main").expect("read"),
-            Some(id(&two))
-        );
+        assert_eq!(target(&repo, "refs/heads/main").expect("read"), Some(two));
         git(dir.path(), &["tag", "-a", "-m", "v1", "v1"]);
         let tag = git(dir.path(), &["rev-parse", "refs/tags/v1"]);
-        assert_ne!(tag, two);
+        assert_ne!(id(&tag), two);
         assert_eq!(
             target(&repo, "refs/tags/v1").expect("read"),
             Some(id(&tag)),
