@@ -174,7 +174,10 @@ impl PushedObjects {
     /// A blob's content, or `None` when it is larger than `limit` bytes.
     pub fn blob(&self, id: ObjectId, limit: usize) -> Result<Option<Vec<u8>>, ObjectError> {
         let mut buffer = Vec::new();
-        let data = self.read(id, Kind::Blob, &mut buffer)?;
-        Ok((data.len() <= limit).then(|| data.to_vec()))
+        let len = self.read(id, Kind::Blob, &mut buffer)?.len();
+        // The buffer is the content: hand it over rather than copy it (a build context holds
+        // one blob at a time, so its peak memory is the largest file, not twice that).
+        buffer.truncate(len);
+        Ok((len <= limit).then_some(buffer))
     }
 }
