@@ -221,28 +221,42 @@ pub struct Serving {
     pub release: Release,
 }
 
-/// Every function that has a current release, with that release.
-pub async fn serving(db: &Db) -> Result<Vec<Serving>, sqlx::Error> {
+/// The query of [`serving`], with `condition` on the functions table `f`.
+fn serving_query(condition: &str) -> String {
     let columns = COLUMNS
         .split(", ")
         .map(|column| format!("r.{}", column.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    let rows = sqlx::query(&format!(
+    format!(
         "SELECT f.name AS function_name, f.desired_replicas, {columns} FROM functions f \
-         JOIN releases r ON r.id = f.current_release_id ORDER BY f.name"
-    ))
-    .fetch_all(db.reader())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Serving {
-                function: row.try_get("function_name")?,
-                desired_replicas: row.try_get("desired_replicas")?,
-                release: from_row(row)?,
-            })
-        })
-        .collect()
+         JOIN releases r ON r.id = f.current_release_id {condition} ORDER BY f.name"
+    )
+}
+
+fn serving_from_row(row: &AnyRow) -> Result<Serving, sqlx::Error> {
+    Ok(Serving {
+        function: row.try_get("function_name")?,
+        desired_replicas: row.try_get("desired_replicas")?,
+        release: from_row(row)?,
+    })
+}
+
+/// Every function that has a current release, with that release.
+pub async fn serving(db: &Db) -> Result<Vec<Serving>, sqlx::Error> {
+    let rows = sqlx::query(&serving_query(""))
+        .fetch_all(db.reader())
+        .await?;
+    rows.iter().map(serving_from_row).collect()
+}
+
+/// The function's current release, if it has one.
+pub async fn serving_one(db: &Db, function: &str) -> Result<Option<Serving>, sqlx::Error> {
+    let row = sqlx::query(&serving_query("WHERE f.name = $1"))
+        .bind(function)
+        .fetch_optional(db.reader())
+        .await?;
+    row.as_ref().map(serving_from_row).transpose()
 }
 
 /// Release `number` of a function.

@@ -280,12 +280,26 @@ pub async fn remove(docker: &Docker, instances: &[Instance]) {
 
 /// Every container this installation runs, running or not.
 pub async fn list(docker: &Docker, instance: &str) -> Result<Vec<Instance>, RuntimeError> {
+    list_labelled(docker, instance, FUNCTION_LABEL.to_owned()).await
+}
+
+/// The containers this installation runs for `function`, running or not.
+pub async fn list_function(
+    docker: &Docker,
+    instance: &str,
+    function: &str,
+) -> Result<Vec<Instance>, RuntimeError> {
+    list_labelled(docker, instance, format!("{FUNCTION_LABEL}={function}")).await
+}
+
+async fn list_labelled(
+    docker: &Docker,
+    instance: &str,
+    function_label: String,
+) -> Result<Vec<Instance>, RuntimeError> {
     let filters = HashMap::from([(
         "label",
-        vec![
-            format!("{INSTANCE_LABEL}={instance}"),
-            FUNCTION_LABEL.to_owned(),
-        ],
+        vec![format!("{INSTANCE_LABEL}={instance}"), function_label],
     )]);
     let containers = docker
         .list_containers(Some(

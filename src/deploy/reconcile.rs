@@ -1,14 +1,16 @@
 //! The reconciler: at start and then periodically, the docker runtime converges to the database.
 //! A function whose containers are gone comes back from its current release, the router learns
 //! the serving addresses (after a restart it knows none), and containers that no current release
-//! owns are removed. Functions with a push in progress are left alone.
+//! owns are removed. Functions with a push in progress, a first push included, are left alone.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::time::Duration;
+
+use bollard::Docker;
 
 use super::docker::{self as runtime, Deployment, Instance};
 use crate::app::AppState;
-use crate::db::releases;
+use crate::db::releases::{self, Serving};
 use crate::spec::{Catalog, FunctionSpec};
 
 /// How often the runtime is checked.
@@ -63,85 +65,105 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// One pass.
+/// One pass. Each function is looked at under its push lock, with its current release and its
+/// containers read after the lock is taken: a push in progress (a first one included, whose
+/// function has no current release yet) is left alone, and one that finished a moment ago is
+/// seen as it left things.
 pub async fn reconcile(state: &AppState) -> anyhow::Result<Report> {
     let docker = state.engine.client().await?;
-    let serving = releases::serving(&state.db).await?;
-    let mut instances: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
-    for instance in runtime::list(&docker, &state.instance).await? {
-        instances
-            .entry(instance.function.clone())
-            .or_default()
-            .push(instance);
-    }
+    let mut functions: BTreeSet<String> = releases::serving(&state.db)
+        .await?
+        .into_iter()
+        .map(|entry| entry.function)
+        .collect();
+    functions.extend(
+        runtime::list(&docker, &state.instance)
+            .await?
+            .into_iter()
+            .map(|instance| instance.function),
+    );
     let mut report = Report::default();
+    for function in functions {
+        let Some(_held) = state.push_locks.try_lock(&function) else {
+            continue;
+        };
+        let mine = runtime::list_function(&docker, &state.instance, &function).await?;
+        let Some(entry) = releases::serving_one(&state.db, &function).await? else {
+            // No current release and no push in progress: nothing owns these.
+            report.removed += mine.len();
+            runtime::remove(&docker, &mine).await;
+            continue;
+        };
+        converge_function(state, &docker, &entry, mine, &mut report).await;
+    }
+    Ok(report)
+}
+
+/// Brings one function with a current release to its containers: those of other releases go,
+/// missing ones are started, the router learns the live ones.
+async fn converge_function(
+    state: &AppState,
+    docker: &Docker,
+    entry: &Serving,
+    mine: Vec<Instance>,
+    report: &mut Report,
+) {
+    let function = entry.function.as_str();
+    let Some(spec) = recorded_spec(&entry.release.config) else {
+        tracing::warn!(
+            function,
+            "the current release's config cannot be read; left as it is"
+        );
+        return;
+    };
+    let template = state.templates.get(&spec.template);
+    let port = template.map_or(8080, |template| template.port);
+    let readiness = template.and_then(|template| template.readiness_path.clone());
+    let mut live = Vec::new();
     let mut stale = Vec::new();
-    for entry in &serving {
-        let function = entry.function.as_str();
-        let Some(_held) = state.push_locks.try_lock(function) else {
-            instances.remove(function);
-            continue;
-        };
-        let mine = instances.remove(function).unwrap_or_default();
-        let Some(spec) = recorded_spec(&entry.release.config) else {
-            tracing::warn!(
-                function,
-                "the current release's config cannot be read; left as it is"
-            );
-            continue;
-        };
-        let template = state.templates.get(&spec.template);
-        let port = template.map_or(8080, |template| template.port);
-        let readiness = template.and_then(|template| template.readiness_path.clone());
-        let mut live = Vec::new();
-        for mut instance in mine {
-            let address = if instance.release == entry.release.number
-                && runtime::is_running(&docker, &instance.container_id).await
-            {
-                runtime::address_of(&docker, &instance.container_id, port)
-                    .await
-                    .ok()
-            } else {
-                None
-            };
-            match address {
-                Some(address) => {
-                    instance.address = Some(address);
-                    live.push(instance);
-                }
-                None => stale.push(instance),
-            }
-        }
-        let Some(image) = entry.release.image.clone() else {
-            state
-                .routes
-                .set(function, live.iter().filter_map(|i| i.address).collect());
-            continue;
-        };
-        let deployment = Deployment {
-            instance: state.instance.clone(),
-            function: function.to_owned(),
-            release: entry.release.number,
-            image,
-            replicas: super::scale::replicas(entry.desired_replicas, &spec),
-            spec,
-            port,
-        };
-        let before = live.len();
-        match super::scale::converge(state, &docker, &deployment, readiness.as_deref(), live).await
+    for mut instance in mine {
+        let address = if instance.release == entry.release.number
+            && runtime::is_running(docker, &instance.container_id).await
         {
-            Ok(addresses) if before == 0 && !addresses.is_empty() => {
-                report.restarted.push(function.to_owned());
+            runtime::address_of(docker, &instance.container_id, port)
+                .await
+                .ok()
+        } else {
+            None
+        };
+        match address {
+            Some(address) => {
+                instance.address = Some(address);
+                live.push(instance);
             }
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(function, %error, "cannot bring the function to its number of containers")
-            }
+            None => stale.push(instance),
         }
     }
-    // Whatever is left belongs to no current release.
-    stale.extend(instances.into_values().flatten());
-    report.removed = stale.len();
-    runtime::remove(&docker, &stale).await;
-    Ok(report)
+    report.removed += stale.len();
+    runtime::remove(docker, &stale).await;
+    let Some(image) = entry.release.image.clone() else {
+        state
+            .routes
+            .set(function, live.iter().filter_map(|i| i.address).collect());
+        return;
+    };
+    let deployment = Deployment {
+        instance: state.instance.clone(),
+        function: function.to_owned(),
+        release: entry.release.number,
+        image,
+        replicas: super::scale::replicas(entry.desired_replicas, &spec),
+        spec,
+        port,
+    };
+    let before = live.len();
+    match super::scale::converge(state, docker, &deployment, readiness.as_deref(), live).await {
+        Ok(addresses) if before == 0 && !addresses.is_empty() => {
+            report.restarted.push(function.to_owned());
+        }
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(function, %error, "cannot bring the function to its number of containers")
+        }
+    }
 }

@@ -1,8 +1,10 @@
 //! Concurrent pushes to one function's deploy branch on the real engine: they deploy one at a
 //! time, a push another one overtook is refused before it builds, and what serves at the end is
-//! what the branch says.
+//! what the branch says; the reconciler leaves a push in progress alone.
 
-use crate::deploy_support::{Leftovers, containers_of, deploy_app, get, python_function, unique};
+use crate::deploy_support::{
+    Leftovers, containers_of, deploy_app, get, python_function, python_image, unique,
+};
 use crate::gitutil::{WorkTree, ls_remote, ref_id};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -110,5 +112,49 @@ async fn five_concurrent_pushes_deploy_one_at_a_time_and_the_branch_is_what_serv
         "{releases:?}"
     );
 
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reconciler_leaves_a_first_push_in_progress_alone() {
+    let Some(app) = deploy_app().await else {
+        return;
+    };
+    let name = unique("first");
+    let _leftovers = Leftovers(name.clone());
+    // A first push is deploying: it holds the function's lock and has started a container, and
+    // the function has no current release yet.
+    let held = app.state.push_locks.lock(&name).await;
+    let started = std::process::Command::new("docker")
+        .args(["run", "-d", "--init", "--label"])
+        .arg(format!("lmnop.instance={}", app.state.instance))
+        .args(["--label", &format!("lmnop.function={name}")])
+        .args(["--label", "lmnop.release=1"])
+        .args([&python_image(), "sleep", "600"])
+        .output()
+        .expect("docker run");
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+
+    let report = lmnop::deploy::reconcile::reconcile(&app.state)
+        .await
+        .expect("reconcile");
+    assert_eq!(report.removed, 0, "{report:?}");
+    assert_eq!(
+        containers_of(&name, false).len(),
+        1,
+        "the new container stays"
+    );
+
+    // Once no push holds it, a container no current release owns goes.
+    drop(held);
+    let report = lmnop::deploy::reconcile::reconcile(&app.state)
+        .await
+        .expect("reconcile");
+    assert_eq!(report.removed, 1, "{report:?}");
+    assert_eq!(containers_of(&name, true), Vec::<String>::new());
     app.stop().await;
 }
