@@ -32,8 +32,10 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     pub engine: Arc<crate::engine::Engine>,
     pub routes: Arc<crate::router::RouteTable>,
-    /// Client for calls to functions (keeps connections alive).
+    /// Client for health checks of functions.
     pub http: reqwest::Client,
+    /// The router's client to functions' containers (keeps connections alive).
+    pub upstream: crate::router::Upstream,
     /// This installation's id, on every container it runs.
     pub instance: String,
 }
@@ -178,6 +180,7 @@ impl Application {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a plain HTTP client builds"),
+            upstream: crate::router::upstream_client(),
             instance,
         };
         Ok(Self {

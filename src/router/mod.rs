@@ -5,5 +5,5 @@
 mod proxy;
 mod table;
 
-pub use proxy::{invoke_by_host, invoke_function, routes};
+pub use proxy::{Upstream, invoke_by_host, invoke_function, routes, upstream_client};
 pub use table::RouteTable;

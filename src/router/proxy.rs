@@ -22,6 +22,20 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
+/// A pooled HTTP/1 client to the containers: hyper's own, with the request and response bodies
+/// passed through as they are (no URL parsing or body adapters per request).
+pub type Upstream =
+    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Body>;
+
+pub fn upstream_client() -> Upstream {
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    connector.set_nodelay(true);
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_idle_timeout(std::time::Duration::from_secs(90))
+        .pool_timer(hyper_util::rt::TokioTimer::new())
+        .build(connector)
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/function/{name}", any(invoke_root))
@@ -127,19 +141,30 @@ async fn forward(state: &AppState, name: &str, path: &str, request: Request) -> 
             .headers
             .get(header::CONTENT_LENGTH)
             .is_some_and(|length| length.as_bytes() != b"0");
-    let mut upstream = state.http.request(parts.method, url).headers(headers);
-    if has_body {
-        upstream = upstream.body(reqwest::Body::wrap_stream(body.into_data_stream()));
+    let mut upstream = axum::http::Request::new(if has_body { body } else { Body::empty() });
+    *upstream.method_mut() = parts.method;
+    *upstream.headers_mut() = headers;
+    // Parsed as a URL first, which resolves `.` and `..` segments (`%2e` ones too) within
+    // the function's own path, as a browser would.
+    let uri = reqwest::Url::parse(&url)
+        .map_err(|error| error.to_string())
+        .and_then(|url| axum::http::Uri::try_from(url.as_str()).map_err(|error| error.to_string()));
+    match uri {
+        Ok(uri) => *upstream.uri_mut() = uri,
+        Err(error) => {
+            tracing::warn!(function = %name, %error, "cannot address the function");
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("the path cannot be sent to function {name}\n"),
+            )
+                .into_response();
+        }
     }
-    let upstream = upstream.send().await;
-    match upstream {
+    match state.upstream.request(upstream).await {
         Ok(answer) => {
-            let status = answer.status();
-            let headers = strip_hop_by_hop(answer.headers());
-            let mut response = Response::new(Body::from_stream(answer.bytes_stream()));
-            *response.status_mut() = status;
-            *response.headers_mut() = headers;
-            response
+            let (mut parts, body) = answer.into_parts();
+            parts.headers = strip_hop_by_hop(&parts.headers);
+            Response::from_parts(parts, Body::new(body))
         }
         Err(error) => {
             tracing::warn!(function = %name, %error, "function unreachable");
