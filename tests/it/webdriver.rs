@@ -24,7 +24,8 @@ pub struct Browser {
     base: String,
     session: String,
     http: reqwest::Client,
-    _profile: TempDir,
+    /// Chromium's profile directory, removed with the browser.
+    profile: TempDir,
 }
 
 /// What a WebDriver command answered with an error: the W3C error code and its message.
@@ -76,7 +77,7 @@ impl Browser {
             base,
             session: String::new(),
             http,
-            _profile: profile,
+            profile,
         };
         browser.wait_until_ready().await;
 
@@ -92,7 +93,7 @@ impl Browser {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            &format!("--user-data-dir={}", browser._profile.path().display()),
+            &format!("--user-data-dir={}", browser.profile.path().display()),
         ];
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
