@@ -27,34 +27,52 @@ pub enum RefError {
     },
 }
 
-/// The object `name` (a full ref name such as `refs/heads/main`) points at, or `None` when the
-/// ref does not exist.
-pub fn target(repo: &Path, name: &str) -> Result<Option<ObjectId>, RefError> {
-    // Isolated: no user or system git configuration decides how the repository is read.
-    let repository =
-        gix::open_opts(repo, gix::open::Options::isolated()).map_err(|source| RefError::Open {
+/// One repository's refs, opened once for any number of look-ups.
+pub struct Refs {
+    repository: gix::Repository,
+    path: PathBuf,
+}
+
+impl Refs {
+    pub fn open(repo: &Path) -> Result<Self, RefError> {
+        // Isolated: no user or system git configuration decides how the repository is read.
+        let repository =
+            gix::open_opts(repo, gix::open::Options::isolated()).map_err(|source| {
+                RefError::Open {
+                    path: repo.to_owned(),
+                    source: Box::new(source),
+                }
+            })?;
+        Ok(Self {
+            repository,
             path: repo.to_owned(),
-            source: Box::new(source),
-        })?;
-    let reference = repository
-        .try_find_reference(name)
-        .map_err(|source| RefError::Find {
-            name: name.to_owned(),
-            path: repo.to_owned(),
-            source,
-        })?;
-    let Some(mut reference) = reference else {
-        return Ok(None);
-    };
-    // Symbolic refs are followed; an annotated tag stays the tag object, as git reports it.
-    let id = reference
-        .follow_to_object()
-        .map_err(|source| RefError::Follow {
-            name: name.to_owned(),
-            path: repo.to_owned(),
-            source,
-        })?;
-    Ok(Some(id.detach()))
+        })
+    }
+
+    /// The object `name` (a full ref name such as `refs/heads/main`) points at, or `None` when
+    /// the ref does not exist.
+    pub fn target(&self, name: &str) -> Result<Option<ObjectId>, RefError> {
+        let reference =
+            self.repository
+                .try_find_reference(name)
+                .map_err(|source| RefError::Find {
+                    name: name.to_owned(),
+                    path: self.path.clone(),
+                    source,
+                })?;
+        let Some(mut reference) = reference else {
+            return Ok(None);
+        };
+        // Symbolic refs are followed; an annotated tag stays the tag object, as git reports it.
+        let id = reference
+            .follow_to_object()
+            .map_err(|source| RefError::Follow {
+                name: name.to_owned(),
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(Some(id.detach()))
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +87,7 @@ mod tests {
         let one = commit_all(dir.path(), "one");
         let repo = dir.path().join(".git");
         let id = |hex: &str| ObjectId::from_hex(hex.as_bytes()).expect("hex");
+        let target = |repo: &Path, name: &str| Refs::open(repo).expect("open").target(name);
         assert_eq!(target(&repo, "refs/heads/main").expect("read"), Some(one));
         assert_eq!(target(&repo, "refs/heads/dev").expect("read"), None);
         let two = commit_all(dir.path(), "two");

@@ -13,8 +13,10 @@ async fn overtaken(
     let repo = push.repo.clone();
     let updates = updates.to_vec();
     tokio::task::spawn_blocking(move || {
+        let refs = crate::git::refs::Refs::open(&repo).map_err(|error| error.to_string())?;
         for update in updates {
-            let now = crate::git::refs::target(&repo, &update.name)
+            let now = refs
+                .target(&update.name)
                 .map_err(|error| error.to_string())?
                 .map_or_else(|| "0".repeat(update.old.len()), |id| id.to_string());
             if now != update.old {
