@@ -49,10 +49,6 @@ impl DockerIgnore {
         Self { rules }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
-    }
-
     /// Whether some `!` line may bring back a path under an excluded directory, so the
     /// directory has to be walked rather than skipped whole.
     pub fn has_exceptions(&self) -> bool {
@@ -181,6 +177,6 @@ mod tests {
         assert!(rules.excludes(b"logs/old/1.log"));
         assert!(!rules.excludes(b"logs/new.log"));
         assert!(!excluded("# *.md", "README.md"));
-        assert!(DockerIgnore::parse(b"").is_empty());
+        assert_eq!(DockerIgnore::parse(b""), DockerIgnore::default());
     }
 }

@@ -10,7 +10,7 @@ use gix::ObjectId;
 use sha2::{Digest, Sha256};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::context::{ContextError, ContextParts, write_context};
+use super::context::{ContextError, ContextParts, ContextSummary, write_context};
 use super::docker::{BuildError, BuildRequest, build_image};
 use super::stream::ChunkWriter;
 use super::templates::Template;
@@ -51,8 +51,16 @@ pub struct Built {
     /// `PREFIX/NAME:COMMIT`
     pub image: String,
     pub image_id: String,
-    /// True when an image of the same tree, template and options was reused.
-    pub reused: bool,
+    pub origin: Origin,
+}
+
+/// Where a finished build's image came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// An image of the same tree, template and options, built before.
+    Reused,
+    /// Built now from this context.
+    Built(ContextSummary),
 }
 
 /// Why a build failed.
@@ -143,7 +151,7 @@ pub async fn build(
         return Ok(Built {
             image,
             image_id,
-            reused: true,
+            origin: Origin::Reused,
         });
     }
 
@@ -175,15 +183,15 @@ pub async fn build(
     };
     let built = build_image(docker, &request, ReceiverStream::new(rx), on_line).await;
     // A context error explains a build that broke off; report it first.
-    match producer.await {
+    let summary = match producer.await {
         Ok(Err(error)) => return Err(error.into()),
         Err(error) => return Err(BuildFailure::ContextTask(error.to_string())),
-        Ok(Ok(_)) => {}
-    }
+        Ok(Ok(summary)) => summary,
+    };
     Ok(Built {
         image,
         image_id: built?,
-        reused: false,
+        origin: Origin::Built(summary),
     })
 }
 

@@ -245,12 +245,29 @@ async fn run(
         message: error.to_string(),
     })?;
     timings.0.insert("build", started.elapsed().as_secs_f64());
-    step.done(if built.reused {
-        "reused the image of an identical earlier build"
-    } else {
-        "built"
-    })
-    .await;
+    match &built.origin {
+        image::Origin::Reused => {
+            step.done("reused the image of an identical earlier build")
+                .await;
+        }
+        image::Origin::Built(context) => {
+            for submodule in &context.submodules {
+                out.detail(&format!(
+                    "submodule {submodule} left out: a build has only the pushed tree"
+                ))
+                .await;
+            }
+            if context.ignored > 0 {
+                out.detail(&format!(
+                    "{} path{} left out by .dockerignore",
+                    context.ignored,
+                    if context.ignored == 1 { "" } else { "s" }
+                ))
+                .await;
+            }
+            step.done("built").await;
+        }
+    }
     if let Err(error) = releases::set_image(&state.db, release.id, &built.image).await {
         tracing::error!(%error, "cannot record the image");
     }

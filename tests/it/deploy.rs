@@ -459,6 +459,12 @@ async fn a_dockerfile_app_builds_without_host_or_ignored_files_and_keeps_secrets
     work.commit("own Dockerfile");
     let push = work.git(&["push", &app.admin_url(&name), "main"]);
     assert!(push.ok, "{}", push.stderr);
+    // notes/, notes/todo.txt and site/old.bak (the exception brings site/keep.bak back).
+    assert!(
+        push.stderr.contains("3 paths left out by .dockerignore"),
+        "the pusher hears what .dockerignore left out: {}",
+        push.stderr
+    );
     assert!(
         !push.stderr.contains(&marker),
         "no host file content in the build: {}",
