@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::deploy_support::{
     Leftovers, containers_of, deploy_app, get, make_executable, python_function, python_image,
-    remove_containers, unique, watchdog_image,
+    remove_containers, start_labelled_container, unique, watchdog_image,
 };
 use crate::gitutil::{WorkTree, git_ok, ls_remote, ref_id};
 use crate::support::{ADMIN_PASSWORD, Part, Workspace, docker_available, free_port, need};
@@ -228,28 +228,7 @@ async fn after_a_restart_the_reconciler_restores_routes_and_containers_and_remov
     let instance = app.state.instance.clone();
 
     // An orphan: a container of this installation that no function owns.
-    let orphan = std::process::Command::new("docker")
-        .args([
-            "run",
-            "-d",
-            "--label",
-            &format!("lmnop.instance={instance}"),
-        ])
-        .args([
-            "--label",
-            "lmnop.function=ghost",
-            "--label",
-            "lmnop.release=1",
-        ])
-        .args([&python_image(), "sleep", "600"])
-        .output()
-        .expect("docker run");
-    assert!(
-        orphan.status.success(),
-        "{}",
-        String::from_utf8_lossy(&orphan.stderr)
-    );
-    let orphan_id = String::from_utf8_lossy(&orphan.stdout).trim().to_owned();
+    let orphan_id = start_labelled_container(&instance, "ghost");
 
     // Restart: the new server knows no routes until the reconciler has run.
     let app = app.restart().await;
@@ -262,7 +241,7 @@ async fn after_a_restart_the_reconciler_restores_routes_and_containers_and_remov
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(answer, (200, "still here\n".to_owned()));
-    // It gets the usual grace period to stop (its `sleep` ignores SIGTERM), then goes.
+    // It is stopped and removed.
     let mut orphan_gone = false;
     for _ in 0..60 {
         let left = std::process::Command::new("docker")

@@ -3,7 +3,7 @@
 //! what the branch says; the reconciler leaves a push in progress alone.
 
 use crate::deploy_support::{
-    Leftovers, containers_of, deploy_app, get, python_function, python_image, unique,
+    Leftovers, containers_of, deploy_app, get, python_function, start_labelled_container, unique,
 };
 use crate::gitutil::{WorkTree, ls_remote, ref_id};
 
@@ -125,19 +125,7 @@ async fn the_reconciler_leaves_a_first_push_in_progress_alone() {
     // A first push is deploying: it holds the function's lock and has started a container, and
     // the function has no current release yet.
     let held = app.state.push_locks.lock(&name).await;
-    let started = std::process::Command::new("docker")
-        .args(["run", "-d", "--init", "--label"])
-        .arg(format!("lmnop.instance={}", app.state.instance))
-        .args(["--label", &format!("lmnop.function={name}")])
-        .args(["--label", "lmnop.release=1"])
-        .args([&python_image(), "sleep", "600"])
-        .output()
-        .expect("docker run");
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
+    start_labelled_container(&app.state.instance, &name);
 
     let report = lmnop::deploy::reconcile::reconcile(&app.state)
         .await

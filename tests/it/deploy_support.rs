@@ -128,6 +128,25 @@ pub async fn remove_containers(name: &str) {
     }
 }
 
+/// Starts a container labelled as release 1 of `function` of the installation `instance`, as a
+/// deploy would (running `sleep`; `--init` lets it stop at once); returns its id.
+pub fn start_labelled_container(instance: &str, function: &str) -> String {
+    let started = std::process::Command::new("docker")
+        .args(["run", "-d", "--init"])
+        .args(["--label", &format!("lmnop.instance={instance}")])
+        .args(["--label", &format!("lmnop.function={function}")])
+        .args(["--label", "lmnop.release=1"])
+        .args([&python_image(), "sleep", "600"])
+        .output()
+        .expect("docker run");
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    String::from_utf8_lossy(&started.stdout).trim().to_owned()
+}
+
 /// Removes the function's containers and images when the test ends, passed or not.
 pub struct Leftovers(pub String);
 

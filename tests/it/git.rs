@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use crate::gitutil::{WorkTree, git, git_ok, ls_remote, pkt_line, ref_id};
+use crate::gitutil::{WorkTree, git, git_ok, ls_remote, pkt_line, quarantines, ref_id};
 use crate::support::{ADMIN_PASSWORD, TestApp, spawn_app};
 
 /// Repositories on disk (names of `repos/*.git`).
@@ -569,12 +569,7 @@ async fn malformed_requests_and_truncated_packs_end_cleanly() {
         Some(first),
         "dev is unchanged"
     );
-    let objects = app.repos_dir().join("solid.git/objects");
-    let leftovers: Vec<_> = std::fs::read_dir(&objects)
-        .expect("objects")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|name| name.starts_with("tmp_objdir") || name.starts_with("incoming"))
-        .collect();
+    let leftovers = quarantines(&app.repos_dir().join("solid.git"));
     assert!(leftovers.is_empty(), "quarantine removed: {leftovers:?}");
     // The server is fine.
     assert_eq!(

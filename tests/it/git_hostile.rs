@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::gitutil::{WorkTree, git_command, git_ok, ls_remote, pkt_line, ref_id};
+use crate::gitutil::{WorkTree, git_command, git_ok, ls_remote, pkt_line, quarantines, ref_id};
 use crate::support::{ADMIN_PASSWORD, TestApp, spawn_app, spawn_app_with};
 
 /// Runs git with `input` on standard input and returns its trimmed output.
@@ -45,15 +45,6 @@ fn raw_tree(work: &WorkTree, mode: &str, name: &str, id: &str) -> String {
         &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
         &tree,
     )
-}
-
-/// Quarantine directories git left in the repository's objects.
-fn quarantines(app: &TestApp, repo: &str) -> Vec<String> {
-    std::fs::read_dir(app.repos_dir().join(format!("{repo}.git/objects")))
-        .expect("objects dir")
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| name.starts_with("tmp_objdir") || name.starts_with("incoming"))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -127,7 +118,11 @@ async fn objects_that_fsck_refuses_are_rejected_and_leave_no_trace() {
             Some(first.clone()),
             "{what}: dev is unchanged"
         );
-        assert_eq!(quarantines(&app, "fsck"), Vec::<String>::new(), "{what}");
+        assert_eq!(
+            quarantines(&app.repos_dir().join("fsck.git")),
+            Vec::<String>::new(),
+            "{what}"
+        );
     }
     app.stop().await;
 }
@@ -229,7 +224,10 @@ async fn a_gzip_bomb_and_an_endless_body_stop_at_the_push_limit() {
         Some(first),
         "dev is unchanged"
     );
-    assert_eq!(quarantines(&app, "limited"), Vec::<String>::new());
+    assert_eq!(
+        quarantines(&app.repos_dir().join("limited.git")),
+        Vec::<String>::new()
+    );
     let health = reqwest::get(app.url("/healthz")).await.expect("healthz");
     assert_eq!(health.status(), 200);
     app.stop().await;

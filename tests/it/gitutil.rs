@@ -115,3 +115,12 @@ pub fn ref_id(refs: &[(String, String)], name: &str) -> Option<String> {
 pub fn pkt_line(text: &str) -> Vec<u8> {
     format!("{:04x}{text}", text.len() + 4).into_bytes()
 }
+
+/// Quarantine directories git left in the objects of the bare repository `repo`.
+pub fn quarantines(repo: &Path) -> Vec<String> {
+    std::fs::read_dir(repo.join("objects"))
+        .expect("objects dir")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("tmp_objdir") || name.starts_with("incoming"))
+        .collect()
+}
