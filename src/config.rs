@@ -289,12 +289,43 @@ impl RegistryConfig {
     }
 }
 
-/// Runtime and registry settings, resolved.
+/// Where functions run and where images go, resolved. Only legal combinations exist: the
+/// OpenFaaS runtime needs a gateway and a registry the cluster can pull from.
 #[derive(Debug, Clone)]
-pub struct RuntimeConfig {
-    pub kind: RuntimeKind,
-    pub gateway: Option<GatewayConfig>,
-    pub registry: Option<RegistryConfig>,
+pub enum RuntimeConfig {
+    /// Containers on the local engine; images are pushed to a registry only when one is set.
+    Docker { registry: Option<RegistryConfig> },
+    /// Functions deployed through an OpenFaaS gateway, images pulled from `registry`.
+    OpenFaas {
+        gateway: GatewayConfig,
+        registry: RegistryConfig,
+    },
+}
+
+impl RuntimeConfig {
+    /// The registry images are pushed to, if any.
+    pub fn registry(&self) -> Option<&RegistryConfig> {
+        match self {
+            Self::Docker { registry } => registry.as_ref(),
+            Self::OpenFaas { registry, .. } => Some(registry),
+        }
+    }
+
+    /// The OpenFaaS gateway, with the openfaas runtime.
+    pub fn gateway(&self) -> Option<&GatewayConfig> {
+        match self {
+            Self::Docker { .. } => None,
+            Self::OpenFaas { gateway, .. } => Some(gateway),
+        }
+    }
+
+    /// Sets the registry images are pushed to (tests and embedders).
+    pub fn set_registry(&mut self, new: RegistryConfig) {
+        match self {
+            Self::Docker { registry } => *registry = Some(new),
+            Self::OpenFaas { registry, .. } => *registry = new,
+        }
+    }
 }
 
 /// Everything `lmnop serve` needs, resolved and checked.
@@ -328,11 +359,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database: DatabaseConfig::sqlite_in(&data_dir),
             data_dir,
-            runtime: RuntimeConfig {
-                kind: RuntimeKind::Docker,
-                gateway: None,
-                registry: None,
-            },
+            runtime: RuntimeConfig::Docker { registry: None },
             admin_password: None,
             public_url: None,
             apps_domain: None,
@@ -348,6 +375,16 @@ impl Config {
     pub fn from_serve_args(args: ServeArgs) -> Result<Self, ConfigError> {
         let store = StoreConfig::from_args(args.store)?;
         let runtime = RuntimeConfig::from_args(args.runtime)?;
+        if let RuntimeConfig::OpenFaas { .. } = runtime {
+            // Accepting it and running Docker containers instead would mislead the operator.
+            return Err(ConfigError::Invalid {
+                setting: "LMNOP_RUNTIME",
+                reason: "the openfaas runtime is not available in this version of lmnop; \
+                         unset LMNOP_RUNTIME (or set it to docker) to run functions on the \
+                         local Docker engine"
+                    .to_owned(),
+            });
+        }
         let admin_password = secret_setting(
             "LMNOP_ADMIN_PASSWORD",
             args.admin_password,
@@ -431,27 +468,6 @@ impl StoreConfig {
 
 impl RuntimeConfig {
     pub fn from_args(args: RuntimeArgs) -> Result<Self, ConfigError> {
-        let gateway_password = secret_setting(
-            "LMNOP_GATEWAY_PASSWORD",
-            args.gateway_password,
-            args.gateway_password_file,
-        )?;
-        let gateway = match (args.runtime, args.gateway_url) {
-            (RuntimeKind::OpenFaas, None) => {
-                return Err(ConfigError::Invalid {
-                    setting: "LMNOP_GATEWAY_URL",
-                    reason: "the openfaas runtime needs the gateway's URL, e.g. \
-                             LMNOP_GATEWAY_URL=http://gateway:8080"
-                        .to_owned(),
-                });
-            }
-            (_, Some(url)) => Some(GatewayConfig {
-                url: url.trim_end_matches('/').to_owned(),
-                user: args.gateway_user,
-                password: gateway_password,
-            }),
-            (RuntimeKind::Docker, None) => None,
-        };
         let registry_password = secret_setting(
             "LMNOP_REGISTRY_PASSWORD",
             args.registry_password,
@@ -463,11 +479,36 @@ impl RuntimeConfig {
             password: registry_password,
             insecure: args.registry_insecure,
         });
-        Ok(Self {
-            kind: args.runtime,
-            gateway,
-            registry,
-        })
+        match args.runtime {
+            RuntimeKind::Docker => Ok(Self::Docker { registry }),
+            RuntimeKind::OpenFaas => {
+                let url = args.gateway_url.ok_or_else(|| ConfigError::Invalid {
+                    setting: "LMNOP_GATEWAY_URL",
+                    reason: "the openfaas runtime needs the gateway's URL, e.g. \
+                             LMNOP_GATEWAY_URL=http://gateway:8080"
+                        .to_owned(),
+                })?;
+                let registry = registry.ok_or_else(|| ConfigError::Invalid {
+                    setting: "LMNOP_REGISTRY",
+                    reason: "the openfaas runtime needs a registry the cluster can pull images \
+                             from, e.g. LMNOP_REGISTRY=registry.example.com/functions"
+                        .to_owned(),
+                })?;
+                let password = secret_setting(
+                    "LMNOP_GATEWAY_PASSWORD",
+                    args.gateway_password,
+                    args.gateway_password_file,
+                )?;
+                Ok(Self::OpenFaas {
+                    gateway: GatewayConfig {
+                        url: url.trim_end_matches('/').to_owned(),
+                        user: args.gateway_user,
+                        password,
+                    },
+                    registry,
+                })
+            }
+        }
     }
 }
 

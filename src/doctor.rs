@@ -69,10 +69,10 @@ pub async fn run(store: &StoreConfig, runtime: &RuntimeConfig) -> Vec<Check> {
         check_database(store).await,
         check_docker().await,
     ];
-    if let Some(registry) = &runtime.registry {
+    if let Some(registry) = runtime.registry() {
         checks.push(check_registry(registry).await);
     }
-    if let Some(gateway) = &runtime.gateway {
+    if let Some(gateway) = runtime.gateway() {
         checks.push(check_gateway(gateway).await);
     }
     checks

@@ -216,8 +216,7 @@ async fn run(
     let repository_prefix = state
         .config
         .runtime
-        .registry
-        .as_ref()
+        .registry()
         .map_or_else(|| "lmnop".to_owned(), |registry| registry.address.clone());
     let input = BuildInput {
         function: push.function.to_string(),
@@ -273,7 +272,7 @@ async fn run(
     }
 
     // Push to the registry, when there is one.
-    if let Some(registry) = &state.config.runtime.registry {
+    if let Some(registry) = state.config.runtime.registry() {
         let started = Instant::now();
         let step = out
             .step(&format!("Pushing {} to {}", built.image, registry.host()))

@@ -30,7 +30,7 @@ async fn app_with_registry(registry: &str) -> TestApp {
             python_image()
         ))
         .expect("build args");
-        config.runtime.registry = Some(registry);
+        config.runtime.set_registry(registry);
     })
     .await
 }
