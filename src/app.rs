@@ -53,16 +53,28 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot create the first admin user: {0}")]
-    FirstAdmin(#[from] AccountError),
+    FirstAdmin(AccountError),
     #[error("cannot prepare the repositories: {0}")]
-    Repos(#[from] RepoError),
+    Repos(RepoError),
     #[error("cannot open the hook socket in the data directory: {0}")]
     HookSocket(std::io::Error),
-    #[error("cannot listen on {addr}: {source}. Choose another address with LMNOP_LISTEN")]
+    #[error("cannot listen on {addr}: {error}. Choose another address with LMNOP_LISTEN")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+}
+
+impl From<RepoError> for StartError {
+    fn from(error: RepoError) -> Self {
+        Self::Repos(error)
+    }
+}
+
+impl From<AccountError> for StartError {
+    fn from(error: AccountError) -> Self {
+        Self::FirstAdmin(error)
+    }
 }
 
 /// All routes, with the state they need.
@@ -136,7 +148,7 @@ impl Application {
         config.data_dir =
             std::fs::canonicalize(&config.data_dir).map_err(|source| StoreError::DataDir {
                 path: config.data_dir.clone(),
-                source,
+                error: source,
             })?;
         let hashing_threads = std::thread::available_parallelism().map_or(2, usize::from);
         let accounts = Accounts::new(db.clone(), Passwords::new(hashing_threads));
@@ -160,7 +172,7 @@ impl Application {
                 .await
                 .map_err(|source| StartError::Bind {
                     addr: config.listen,
-                    source,
+                    error: source,
                 })?;
         let templates = Arc::new(Templates::load(&config.templates_dir));
         let instance = store::instance_id(&config.data_dir)?;
@@ -252,5 +264,22 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => tracing::info!("SIGINT received, shutting down"),
         () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The chain printer (`{:#}`) and a plain `Display` both say each fact once.
+    #[test]
+    fn a_start_error_chain_says_each_fact_once() {
+        let cause = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let error = StartError::from(RepoError::from(cause));
+        let shown = format!("{:#}", anyhow::Error::from(error));
+        assert_eq!(
+            shown,
+            "cannot prepare the repositories: cannot run git: No such file"
+        );
     }
 }

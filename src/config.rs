@@ -211,11 +211,11 @@ pub enum RuntimeKind {
 /// A setting that could not be used; says which and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {setting} from {path}: {source}")]
+    #[error("cannot read {setting} from {path}: {error}")]
     ReadFile {
         setting: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{setting} is empty")]
     Empty { setting: &'static str },
@@ -524,7 +524,7 @@ fn secret_setting(
             let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::ReadFile {
                 setting,
                 path,
-                source,
+                error: source,
             })?;
             text.trim_end_matches(['\r', '\n']).to_owned()
         }

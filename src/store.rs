@@ -10,12 +10,12 @@ use crate::db::{Db, DbError};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "cannot write the data directory {path}: {source}. \
+        "cannot write the data directory {path}: {error}. \
          Choose another with LMNOP_DATA_DIR (or --data-dir), or fix its permissions"
     )]
     DataDir {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(transparent)]
     Database(#[from] DbError),
@@ -29,7 +29,7 @@ pub const SECRETS_DIR: &str = "secrets";
 pub fn prepare_data_dir(path: &Path) -> Result<(), StoreError> {
     let fail = |source| StoreError::DataDir {
         path: path.to_owned(),
-        source,
+        error: source,
     };
     std::fs::create_dir_all(path.join(REPOS_DIR)).map_err(fail)?;
     create_private_dir(&path.join(SECRETS_DIR)).map_err(fail)?;
@@ -64,7 +64,7 @@ pub fn instance_id(data_dir: &Path) -> Result<String, StoreError> {
     let path = data_dir.join("instance-id");
     let fail = |source| StoreError::DataDir {
         path: path.clone(),
-        source,
+        error: source,
     };
     match std::fs::read_to_string(&path) {
         Ok(id) if id.trim().len() >= 8 => return Ok(id.trim().to_owned()),

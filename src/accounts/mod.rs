@@ -26,7 +26,13 @@ pub enum AccountError {
     #[error(transparent)]
     Password(#[from] PasswordError),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for AccountError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error)
+    }
 }
 
 /// Why a sign-in failed. Unknown users and wrong passwords are one case on purpose.
@@ -37,7 +43,13 @@ pub enum AuthError {
     #[error("the account {0:?} is disabled")]
     Disabled(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for AuthError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error)
+    }
 }
 
 /// Who is acting and from where, for the audit log.

@@ -21,17 +21,17 @@ pub enum ContextError {
     #[error(transparent)]
     Objects(#[from] ObjectError),
     #[error("cannot write the build context: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error(
         "the path `{TEMPLATE_DIR}` at the root of the repository is reserved for lmnop; rename it"
     )]
     Reserved,
     #[error("the repository contains an unsafe path {0:?}")]
     UnsafePath(String),
-    #[error("cannot read the template files in {path}: {source}")]
+    #[error("cannot read the template files in {path}: {error}")]
     Template {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(
         "`{}` must be a file of at most {} KiB at the root of the repository",
@@ -39,6 +39,12 @@ pub enum ContextError {
         dockerignore::MAX_SIZE / 1024
     )]
     DockerIgnore,
+}
+
+impl From<std::io::Error> for ContextError {
+    fn from(error: std::io::Error) -> Self {
+        Self::Io(error)
+    }
 }
 
 /// What goes into a context besides the pushed tree.
@@ -237,7 +243,7 @@ fn add_template<W: Write>(
 ) -> Result<(), ContextError> {
     let fail = |source| ContextError::Template {
         path: dir.to_owned(),
-        source,
+        error: source,
     };
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(fail)?

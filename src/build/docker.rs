@@ -16,10 +16,16 @@ pub enum BuildError {
     Step(String),
     /// The engine could not be reached or broke off.
     #[error("the Docker engine failed: {0}")]
-    Engine(#[from] bollard::errors::Error),
+    Engine(bollard::errors::Error),
     /// The build ended without naming an image.
     #[error("the build ended without producing an image")]
     NoImage,
+}
+
+impl From<bollard::errors::Error> for BuildError {
+    fn from(error: bollard::errors::Error) -> Self {
+        Self::Engine(error)
+    }
 }
 
 /// What to build.

@@ -20,9 +20,15 @@ pub enum PushError {
     #[error("{0}")]
     Refused(String),
     #[error("the Docker engine failed: {0}")]
-    Engine(#[from] bollard::errors::Error),
+    Engine(bollard::errors::Error),
     #[error("the registry accepted {0} but named no digest for it")]
     NoDigest(String),
+}
+
+impl From<bollard::errors::Error> for PushError {
+    fn from(error: bollard::errors::Error) -> Self {
+        Self::Engine(error)
+    }
 }
 
 /// What a push did.

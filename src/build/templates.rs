@@ -30,10 +30,10 @@ pub struct Template {
 /// Why a template could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
@@ -85,7 +85,7 @@ fn load_one(dir: &Path) -> Result<Template, TemplateError> {
     };
     let text = std::fs::read_to_string(&path).map_err(|source| TemplateError::Read {
         path: path.clone(),
-        source,
+        error: source,
     })?;
     let docs = YamlLoader::load_from_str(&text).map_err(|error| invalid(error.to_string()))?;
     let doc = docs

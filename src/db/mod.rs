@@ -44,12 +44,24 @@ impl Backend {
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot connect to the database at {url}: {source}")]
-    Connect { url: String, source: sqlx::Error },
+    #[error("cannot connect to the database at {url}: {error}")]
+    Connect { url: String, error: sqlx::Error },
     #[error("cannot apply database migrations: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
-    Query(#[from] sqlx::Error),
+    Query(sqlx::Error),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Query(error)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for DbError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        Self::Migrate(error)
+    }
 }
 
 /// Connection pools to the database. Cheap to clone.
@@ -66,7 +78,7 @@ impl Db {
         install_default_drivers();
         let connect_error = |source| DbError::Connect {
             url: config.display_url(),
-            source,
+            error: source,
         };
         if config.is_sqlite() {
             let url = with_create_mode(config.url.expose());

@@ -35,9 +35,15 @@ const STOP_GRACE_SECONDS: i32 = 10;
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error("the Docker engine failed: {0}")]
-    Engine(#[from] bollard::errors::Error),
+    Engine(bollard::errors::Error),
     #[error("container {0} has no address on the bridge network")]
     NoAddress(String),
+}
+
+impl From<bollard::errors::Error> for RuntimeError {
+    fn from(error: bollard::errors::Error) -> Self {
+        Self::Engine(error)
+    }
 }
 
 /// One release of one function, as the runtime sees it.

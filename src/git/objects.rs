@@ -11,10 +11,10 @@ use crate::push::Quarantine;
 /// Why objects could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectError {
-    #[error("cannot open the object database at {path}: {source}")]
+    #[error("cannot open the object database at {path}: {error}")]
     Open {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("the quarantine {0} is not inside the repository")]
     ForeignQuarantine(PathBuf),
@@ -58,7 +58,7 @@ impl PushedObjects {
         let open = |path: &Path| {
             gix::odb::at(path).map_err(|source| ObjectError::Open {
                 path: path.to_owned(),
-                source,
+                error: source,
             })
         };
         let quarantine = match quarantine.object_directory() {
@@ -66,11 +66,11 @@ impl PushedObjects {
             Some(path) => {
                 let real = path.canonicalize().map_err(|source| ObjectError::Open {
                     path: path.clone(),
-                    source,
+                    error: source,
                 })?;
                 let root = objects.canonicalize().map_err(|source| ObjectError::Open {
                     path: objects.clone(),
-                    source,
+                    error: source,
                 })?;
                 if !real.starts_with(&root) {
                     return Err(ObjectError::ForeignQuarantine(path));

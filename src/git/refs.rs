@@ -8,22 +8,22 @@ use gix::ObjectId;
 /// Why a ref could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum RefError {
-    #[error("cannot open the repository {path}: {source}")]
+    #[error("cannot open the repository {path}: {error}")]
     Open {
         path: PathBuf,
-        source: Box<gix::open::Error>,
+        error: Box<gix::open::Error>,
     },
-    #[error("cannot read {name} in {path}: {source}")]
+    #[error("cannot read {name} in {path}: {error}")]
     Find {
         name: String,
         path: PathBuf,
-        source: gix::reference::find::Error,
+        error: gix::reference::find::Error,
     },
-    #[error("cannot follow {name} in {path}: {source}")]
+    #[error("cannot follow {name} in {path}: {error}")]
     Follow {
         name: String,
         path: PathBuf,
-        source: gix::reference::follow::to_object::Error,
+        error: gix::reference::follow::to_object::Error,
     },
 }
 
@@ -40,7 +40,7 @@ impl Refs {
             gix::open_opts(repo, gix::open::Options::isolated()).map_err(|source| {
                 RefError::Open {
                     path: repo.to_owned(),
-                    source: Box::new(source),
+                    error: Box::new(source),
                 }
             })?;
         Ok(Self {
@@ -58,7 +58,7 @@ impl Refs {
                 .map_err(|source| RefError::Find {
                     name: name.to_owned(),
                     path: self.path.clone(),
-                    source,
+                    error: source,
                 })?;
         let Some(mut reference) = reference else {
             return Ok(None);
@@ -69,7 +69,7 @@ impl Refs {
             .map_err(|source| RefError::Follow {
                 name: name.to_owned(),
                 path: self.path.clone(),
-                source,
+                error: source,
             })?;
         Ok(Some(id.detach()))
     }

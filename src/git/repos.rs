@@ -23,9 +23,15 @@ pub struct Repos {
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     #[error("cannot run git: {0}")]
-    Spawn(#[from] std::io::Error),
+    Spawn(std::io::Error),
     #[error("git {what} failed: {stderr}")]
     Git { what: &'static str, stderr: String },
+}
+
+impl From<std::io::Error> for RepoError {
+    fn from(error: std::io::Error) -> Self {
+        Self::Spawn(error)
+    }
 }
 
 impl Repos {

@@ -19,10 +19,10 @@ pub enum SecretError {
     Empty,
     #[error("there is no secret named {0}")]
     NotFound(String),
-    #[error("cannot write the secret store at {path}: {source}")]
+    #[error("cannot write the secret store at {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -59,7 +59,7 @@ impl SecretStore {
         }
         let io = |source| SecretError::Io {
             path: self.dir.clone(),
-            source,
+            error: source,
         };
         let target = self.path(name);
         let replaced = target.exists();
@@ -85,7 +85,7 @@ impl SecretStore {
             }
             Err(source) => Err(SecretError::Io {
                 path: self.dir.clone(),
-                source,
+                error: source,
             }),
         }
     }
@@ -94,7 +94,7 @@ impl SecretStore {
     pub fn list(&self) -> Result<Vec<String>, SecretError> {
         let entries = std::fs::read_dir(&self.dir).map_err(|source| SecretError::Io {
             path: self.dir.clone(),
-            source,
+            error: source,
         })?;
         let mut names: Vec<String> = entries
             .flatten()

@@ -156,3 +156,35 @@ async fn the_openfaas_runtime_needs_a_registry() {
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("LMNOP_REGISTRY"), "{err}");
 }
+
+/// Each fact of a failure appears once in what the operator reads: a wrapper either shows its
+/// cause or exposes it to the chain printer, never both.
+#[tokio::test]
+async fn a_start_failure_says_each_fact_once() {
+    let ws = Workspace::new().await;
+    let empty_path = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let (code, _, err) = crate::support::run(
+        ws.lmnop()
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            // No git on PATH: preparing the repositories fails.
+            .env("PATH", empty_path.path())
+            .env("LMNOP_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        "",
+    );
+    assert_ne!(code, 0, "{err}");
+    let line = err
+        .lines()
+        .find(|line| line.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line in {err}"));
+    assert!(
+        line.starts_with("error: cannot prepare the repositories: cannot run git: "),
+        "{line}"
+    );
+    let facts: Vec<&str> = line.trim_start_matches("error: ").split(": ").collect();
+    let mut seen = std::collections::HashSet::new();
+    for fact in &facts {
+        assert!(seen.insert(*fact), "{fact:?} is repeated in {line:?}");
+    }
+    assert_eq!(facts.len(), 3, "{line}");
+}
