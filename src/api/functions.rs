@@ -15,7 +15,7 @@ use crate::db::functions::Function;
 use crate::db::releases::{self, Release};
 use crate::db::users::{Role, User};
 use crate::deploy::docker::{self as runtime, Deployment};
-use crate::deploy::{reconcile, scale};
+use crate::deploy::scale;
 use crate::http::AppError;
 use crate::http::auth::BasicUser;
 
@@ -129,13 +129,10 @@ async fn view(state: &AppState, function: Function) -> Result<FunctionView, AppE
             .map(|user| user.name),
         None => None,
     };
-    let scaling = release
-        .as_ref()
-        .and_then(|release| reconcile::recorded_spec(&release.config))
-        .map(|spec| ScalingView {
-            min: spec.scaling.min,
-            max: spec.scaling.max,
-        });
+    let scaling = release.as_ref().map(|release| ScalingView {
+        min: release.config.scaling.min,
+        max: release.config.scaling.max,
+    });
     Ok(FunctionView {
         urls: crate::push::urls(state, &function.name),
         name: function.name,
@@ -234,9 +231,7 @@ pub async fn scale(
             "{name} has no serving release yet; push to it first"
         ))
     })?;
-    let spec = reconcile::recorded_spec(&release.config).ok_or_else(|| {
-        AppError::Unexpected(anyhow::anyhow!("release config of {name} cannot be read"))
-    })?;
+    let spec = release.config.clone();
     let (min, max) = (spec.scaling.min, spec.scaling.max);
     let replicas = u32::try_from(request.replicas)
         .ok()

@@ -5,6 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, unix_now};
+use crate::spec::FunctionSpec;
 
 /// Where a release stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,8 @@ pub struct Release {
     pub image: Option<String>,
     /// `sha256:…` of the manifest in the registry, when the image was pushed to one.
     pub digest: Option<String>,
-    pub config: String,
+    /// The function.yml it was built and runs with, as checked at push time.
+    pub config: FunctionSpec,
     pub status: ReleaseStatus,
     pub pusher_id: Option<i64>,
     pub timings: String,
@@ -68,7 +70,8 @@ fn from_row(row: &AnyRow) -> Result<Release, sqlx::Error> {
         commit_id: row.try_get("commit_id")?,
         image: row.try_get("image")?,
         digest: row.try_get("digest")?,
-        config: row.try_get("config")?,
+        config: FunctionSpec::from_record(row.try_get("config")?)
+            .map_err(|error| sqlx::Error::Decode(error.into()))?,
         status: ReleaseStatus::from_db(row.try_get("status")?)?,
         pusher_id: row.try_get("pusher_id")?,
         timings: row.try_get("timings")?,
@@ -84,7 +87,7 @@ pub async fn start(
     function_id: i64,
     commit_id: &str,
     pusher_id: i64,
-    config: &str,
+    config: &FunctionSpec,
 ) -> Result<Release, sqlx::Error> {
     let row = sqlx::query(&format!(
         "INSERT INTO releases (function_id, number, commit_id, config, status, pusher_id, created_at) \
@@ -94,7 +97,7 @@ pub async fn start(
     ))
     .bind(function_id)
     .bind(commit_id)
-    .bind(config)
+    .bind(config.to_record())
     .bind(pusher_id)
     .bind(unix_now())
     .fetch_one(db.writer())

@@ -11,7 +11,6 @@ use bollard::Docker;
 use super::docker::{self as runtime, Deployment, Instance};
 use crate::app::AppState;
 use crate::db::releases::{self, Serving};
-use crate::spec::{Catalog, FunctionSpec};
 
 /// How often the runtime is checked.
 pub const INTERVAL: Duration = Duration::from_secs(30);
@@ -21,28 +20,6 @@ pub const INTERVAL: Duration = Duration::from_secs(30);
 pub struct Report {
     pub restarted: Vec<String>,
     pub removed: usize,
-}
-
-/// Accepts the recorded config as it was checked at push time.
-struct Recorded;
-
-impl Catalog for Recorded {
-    fn templates(&self) -> Vec<String> {
-        Vec::new()
-    }
-
-    fn template_options(&self, _template: &str) -> Option<Vec<String>> {
-        Some(Vec::new())
-    }
-
-    fn secret_exists(&self, _name: &str) -> bool {
-        true
-    }
-}
-
-/// A release's recorded config (the JSON written at push time is valid function.yml).
-pub fn recorded_spec(config: &str) -> Option<FunctionSpec> {
-    crate::spec::parse(config.as_bytes(), &Recorded).ok()
 }
 
 /// Runs forever: one pass now, then one every [`INTERVAL`].
@@ -109,13 +86,7 @@ async fn converge_function(
     report: &mut Report,
 ) {
     let function = entry.function.as_str();
-    let Some(spec) = recorded_spec(&entry.release.config) else {
-        tracing::warn!(
-            function,
-            "the current release's config cannot be read; left as it is"
-        );
-        return;
-    };
+    let spec = entry.release.config.clone();
     let template = state.templates.get(&spec.template);
     let port = template.map_or(8080, |template| template.port);
     let readiness = template.and_then(|template| template.readiness_path.clone());

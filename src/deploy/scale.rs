@@ -106,8 +106,16 @@ mod tests {
     use super::*;
 
     fn spec(min: u32, max: u32) -> FunctionSpec {
-        let text = format!("template: python3.12\nscaling: {{min: {min}, max: {max}}}\n");
-        super::super::reconcile::recorded_spec(&text).expect("valid")
+        FunctionSpec {
+            template: "python3.12".to_owned(),
+            requests: crate::spec::Resources::DEFAULT_REQUESTS,
+            limits: crate::spec::Resources::DEFAULT_LIMITS,
+            environment: Default::default(),
+            secrets: Vec::new(),
+            options: Default::default(),
+            scaling: crate::spec::Scaling { min, max },
+            health: crate::spec::Health::default(),
+        }
     }
 
     #[test]

@@ -48,9 +48,8 @@ pub async fn release(
                 return false;
             }
         };
-    let config = spec.to_json().to_string();
     let release =
-        match releases::start(&state.db, function.id, &update.new, push.user.id, &config).await {
+        match releases::start(&state.db, function.id, &update.new, push.user.id, &spec).await {
             Ok(release) => release,
             Err(error) => {
                 tracing::error!(%error, "cannot record the release");

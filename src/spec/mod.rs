@@ -4,6 +4,7 @@
 
 mod check;
 mod quantity;
+mod recorded;
 mod resources;
 mod runtime;
 mod scalar;
@@ -19,7 +20,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use serde_json::json;
+pub use recorded::RecordedError;
 
 use check::Report;
 use tree::Value;
@@ -68,13 +69,6 @@ impl Resources {
         cpu_millis: 100,
         memory_mib: 128,
     };
-
-    fn to_json(self) -> serde_json::Value {
-        json!({
-            "cpu": format!("{}m", self.cpu_millis),
-            "memory": format!("{}Mi", self.memory_mib),
-        })
-    }
 }
 
 /// How many replicas run.
@@ -103,27 +97,6 @@ impl Default for Health {
             path: "/".to_owned(),
             timeout: Duration::from_secs(60),
         }
-    }
-}
-
-impl FunctionSpec {
-    /// The resolved configuration, recorded with each release. It is itself a valid
-    /// `function.yml` (JSON is YAML) that parses back to the same spec. Secrets appear by name
-    /// only: names are not secret.
-    pub fn to_json(&self) -> serde_json::Value {
-        json!({
-            "template": self.template,
-            "requests": self.requests.to_json(),
-            "limits": self.limits.to_json(),
-            "environment": self.environment,
-            "secrets": self.secrets,
-            "options": self.options,
-            "scaling": { "min": self.scaling.min, "max": self.scaling.max },
-            "health": {
-                "path": self.health.path,
-                "timeout": format!("{}s", self.health.timeout.as_secs()),
-            },
-        })
     }
 }
 

@@ -539,7 +539,7 @@ async fn a_dockerfile_app_builds_without_host_or_ignored_files_and_keeps_secrets
         .await
         .expect("db")
         .unwrap_or_default();
-    assert!(!log.contains(&secret_value) && !release.config.contains(&secret_value));
+    assert!(!log.contains(&secret_value) && !release.config.to_record().contains(&secret_value));
 
     let _ = std::fs::remove_file(&host_file);
     remove_containers(&name).await;

@@ -192,3 +192,62 @@ async fn functions_are_listed_scaled_within_their_range_logged_and_deleted() {
     remove_containers(&name).await;
     app.stop().await;
 }
+
+/// The release's recorded function.yml is read back as it was recorded: a function with build
+/// `options` shows its scaling range, is restarted by the reconciler and can be scaled (its
+/// recorded options were once refused on reading back, so none of this happened).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_with_options_is_reconciled_and_scaled() {
+    let Some(app) = deploy_app().await else {
+        return;
+    };
+    let name = unique("opts");
+    let _leftovers = Leftovers(name.clone());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(
+        &work,
+        "opts",
+        "options:\n  PIP_INDEX_URL: https://pypi.org/simple\nscaling: {min: 1, max: 2}\n",
+    );
+    work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    let path = format!("/api/v1/functions/{name}");
+    let (status, body) = call(&app, reqwest::Method::GET, &path, ADMIN, None).await;
+    assert_eq!(status, 200, "{body}");
+    let detail: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(detail["scaling"]["max"], 2, "{body}");
+
+    // Its container goes away; the reconciler brings it back and it answers again.
+    for victim in containers_of(&name, false) {
+        std::process::Command::new("docker")
+            .args(["rm", "-f", &victim])
+            .output()
+            .expect("docker rm");
+    }
+    assert_eq!(running(&name), 0);
+    let report = lmnop::deploy::reconcile::reconcile(&app.state)
+        .await
+        .expect("reconcile");
+    assert_eq!(report.restarted, [name.clone()], "{report:?}");
+    assert_eq!(running(&name), 1);
+    let (status, body) = get(&app, &format!("/function/{name}/"), None).await;
+    assert_eq!((status, body.trim()), (200, "opts"));
+
+    // And it scales within its range.
+    let two = Some(serde_json::json!({"replicas": 2}));
+    let (status, body) = call(
+        &app,
+        reqwest::Method::PUT,
+        &format!("{path}/scale"),
+        ADMIN,
+        two,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(running(&name), 2);
+
+    remove_containers(&name).await;
+    app.stop().await;
+}

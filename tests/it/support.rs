@@ -38,8 +38,10 @@ pub fn required(part: Part) -> bool {
         .any(|listed| listed.trim() == part.name())
 }
 
-/// Whether a test may go on: true when `available`; false (skip, with a note) when it is not and
-/// the part is optional; a panic when it is not and the part is required.
+/// Whether a test may go on: true when `available`. A missing part fails the test, so a plain
+/// `cargo test` never reports ok for a test that did not run; only `LMNOP_TEST_ALLOW_SKIP=1`
+/// (and never for a part listed in `LMNOP_TEST_REQUIRE`) turns that into a skip, noted on
+/// stderr.
 pub fn need(part: Part, available: bool, why: &str) -> bool {
     if available {
         return true;
@@ -49,8 +51,19 @@ pub fn need(part: Part, available: bool, why: &str) -> bool {
         "{} is required (LMNOP_TEST_REQUIRE) but not available: {why}",
         part.name()
     );
+    assert!(
+        skips_allowed(),
+        "{} is not available ({why}): run ./scripts/test, which starts it, or set \
+         LMNOP_TEST_ALLOW_SKIP=1 to skip the tests that need it",
+        part.name()
+    );
     eprintln!("skipped: {} not available ({why})", part.name());
     false
+}
+
+/// True when `LMNOP_TEST_ALLOW_SKIP=1`.
+fn skips_allowed() -> bool {
+    std::env::var("LMNOP_TEST_ALLOW_SKIP").is_ok_and(|value| value == "1")
 }
 
 /// Whether a Docker engine answers at DOCKER_HOST or the local socket.

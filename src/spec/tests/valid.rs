@@ -167,7 +167,8 @@ options: {PYTHON_VERSION: 3.12}
 #[test]
 fn json_record_names_secrets_and_parses_back() {
     let spec = parse_ok(FULL);
-    let json = spec.to_json();
+    let json: serde_json::Value =
+        serde_json::from_str(&spec.to_record()).expect("the record is JSON");
     assert_eq!(json["template"], "python3.12");
     assert_eq!(json["limits"]["cpu"], "500m");
     assert_eq!(json["limits"]["memory"], "256Mi");
@@ -178,9 +179,13 @@ fn json_record_names_secrets_and_parses_back() {
     assert_eq!(json["scaling"]["max"], 3);
     assert_eq!(json["health"]["timeout"], "60s");
     // JSON is YAML: the record is itself a function.yml for the same spec.
-    let again = parse(json.to_string().as_bytes(), &TestCatalog::default())
+    let again = parse(spec.to_record().as_bytes(), &TestCatalog::default())
         .unwrap_or_else(|errors| panic!("{errors}"));
     assert_eq!(again, spec);
+    assert_eq!(
+        FunctionSpec::from_record(&spec.to_record()).expect("typed"),
+        spec
+    );
 }
 
 #[test]
