@@ -230,7 +230,7 @@ async fn a_function_with_options_is_reconciled_and_scaled() {
     let report = lmnop::deploy::reconcile::reconcile(&app.state)
         .await
         .expect("reconcile");
-    assert_eq!(report.restarted, [name.clone()], "{report:?}");
+    assert_eq!(report.restarted, std::slice::from_ref(&name), "{report:?}");
     assert_eq!(running(&name), 1);
     let (status, body) = get(&app, &format!("/function/{name}/"), None).await;
     assert_eq!((status, body.trim()), (200, "opts"));
