@@ -344,8 +344,8 @@ pub struct Config {
     pub max_push_bytes: u64,
     /// Operator build options.
     pub build_args: BuildArgs,
-    /// Extra CA certificates handed to builds.
-    pub build_ca_file: Option<PathBuf>,
+    /// Extra CA certificates handed to builds, read once at start.
+    pub build_ca: Option<CaCertificates>,
     /// The `lmnop` binary git's pre-receive hook runs (this one, unless embedded elsewhere).
     pub hook_binary: PathBuf,
 }
@@ -367,7 +367,7 @@ impl Config {
             templates_dir: default_templates_dir(),
             max_push_bytes: 1 << 30,
             build_args: BuildArgs::default(),
-            build_ca_file: None,
+            build_ca: None,
             hook_binary: current_binary(),
         }
     }
@@ -420,9 +420,55 @@ impl Config {
             templates_dir: args.templates_dir.unwrap_or_else(default_templates_dir),
             max_push_bytes: args.max_push_size,
             build_args: args.build_args,
-            build_ca_file: args.build_ca_file,
+            build_ca: args
+                .build_ca_file
+                .map(|path| CaCertificates::read(&path))
+                .transpose()?,
             hook_binary: current_binary(),
         })
+    }
+}
+
+/// CA certificates (PEM) that builds trust, read once when lmnop starts: a push never touches
+/// the file, and a missing or unreadable one stops `serve` with the setting's name.
+#[derive(Debug, Clone)]
+pub struct CaCertificates {
+    path: PathBuf,
+    pem: std::sync::Arc<[u8]>,
+}
+
+impl CaCertificates {
+    /// Reads the file named by `LMNOP_BUILD_CA_FILE`.
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let setting = "LMNOP_BUILD_CA_FILE";
+        let pem = std::fs::read(path).map_err(|error| ConfigError::ReadFile {
+            setting,
+            path: path.to_owned(),
+            error,
+        })?;
+        if !pem.windows(11).any(|window| window == b"-----BEGIN ") {
+            return Err(ConfigError::Invalid {
+                setting,
+                reason: format!(
+                    "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                ),
+            });
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            pem: pem.into(),
+        })
+    }
+
+    /// Where the certificates were read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The certificates, as read.
+    pub fn pem(&self) -> &[u8] {
+        &self.pem
     }
 }
 

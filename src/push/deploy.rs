@@ -197,16 +197,11 @@ async fn run(
             template.name
         ))
         .await;
-    let ca_certificates = match &state.config.build_ca_file {
-        Some(path) => std::fs::read(path).map_err(|error| Failure {
-            step: "build",
-            message: format!(
-                "cannot read LMNOP_BUILD_CA_FILE {}: {error}",
-                path.display()
-            ),
-        })?,
-        None => Vec::new(),
-    };
+    let ca_certificates = state
+        .config
+        .build_ca
+        .as_ref()
+        .map_or_else(Vec::new, |ca| ca.pem().to_vec());
     let options = image::resolve_options(
         &template,
         &state.config.build_args.for_template(&template.name),

@@ -685,7 +685,10 @@ async fn builds_reach_pypi_through_the_extra_ca_certificates_and_fail_clearly_wi
             python_image()
         ))
         .expect("build args");
-        config.build_ca_file = Some("/etc/ssl/certs/ca-certificates.crt".into());
+        config.build_ca = Some(
+            lmnop::config::CaCertificates::read("/etc/ssl/certs/ca-certificates.crt".as_ref())
+                .expect("the machine's CA bundle"),
+        );
     })
     .await;
     let push = work.git(&["push", &app.admin_url(&name), "main"]);

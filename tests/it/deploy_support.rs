@@ -236,7 +236,10 @@ pub async fn site_app() -> Option<TestApp> {
              react.BASE_IMAGE={base},react.BUILD_IMAGE={node}"
         ))
         .expect("build args");
-        config.build_ca_file = Some("/etc/ssl/certs/ca-certificates.crt".into());
+        config.build_ca = Some(
+            lmnop::config::CaCertificates::read("/etc/ssl/certs/ca-certificates.crt".as_ref())
+                .expect("the machine's CA bundle"),
+        );
         config.apps_domain = Some("apps.test".to_owned());
     })
     .await;

@@ -188,3 +188,26 @@ async fn a_start_failure_says_each_fact_once() {
     }
     assert_eq!(facts.len(), 3, "{line}");
 }
+
+/// The CA file is read once, at start: a missing or wrong one stops the server with the
+/// setting's name instead of failing every push later.
+#[tokio::test]
+async fn a_missing_or_non_pem_ca_file_stops_serve_naming_the_setting() {
+    let ws = Workspace::new().await;
+    let not_pem = ws.dir.path().join("not-a-certificate.txt");
+    std::fs::write(&not_pem, "hello\n").expect("write");
+    let missing = ws.dir.path().join("missing.pem");
+    for (file, expected) in [(&missing, "cannot read"), (&not_pem, "no PEM certificate")] {
+        let port = free_port();
+        let (code, _, err) = crate::support::run(
+            ws.lmnop()
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .env("LMNOP_BUILD_CA_FILE", file)
+                .env("LMNOP_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            "",
+        );
+        assert_ne!(code, 0, "{err}");
+        assert!(err.contains("LMNOP_BUILD_CA_FILE"), "{err}");
+        assert!(err.contains(expected), "{err}");
+    }
+}
