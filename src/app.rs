@@ -176,6 +176,7 @@ impl Application {
                 })?;
         let templates = Arc::new(Templates::load(&config.templates_dir));
         let instance = store::instance_id(&config.data_dir)?;
+        let engine = Arc::new(crate::engine::Engine::new(config.docker_host.clone()));
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -185,7 +186,7 @@ impl Application {
             hooks,
             push_locks: Arc::new(RepoLocks::default()),
             templates,
-            engine: Arc::new(crate::engine::Engine::default()),
+            engine,
             routes: Arc::new(crate::router::RouteTable::default()),
             http: reqwest::Client::builder()
                 .pool_idle_timeout(std::time::Duration::from_secs(90))

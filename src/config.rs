@@ -33,6 +33,11 @@ pub struct RuntimeArgs {
     #[arg(long, env = "LMNOP_RUNTIME", value_enum, default_value_t = RuntimeKind::Docker)]
     pub runtime: RuntimeKind,
 
+    /// The Docker engine that builds images (and, with the docker runtime, runs functions):
+    /// `unix:///PATH`, `tcp://HOST:PORT` or `http://HOST:PORT`.
+    #[arg(long, env = "DOCKER_HOST", default_value = crate::engine::DockerHost::LOCAL_SOCKET)]
+    pub docker_host: String,
+
     /// OpenFaaS gateway URL, e.g. `http://gateway:8080` (with `--runtime openfaas`).
     #[arg(long, env = "LMNOP_GATEWAY_URL")]
     pub gateway_url: Option<String>,
@@ -334,6 +339,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database: DatabaseConfig,
+    /// The engine that builds images.
+    pub docker_host: crate::engine::DockerHost,
     pub runtime: RuntimeConfig,
     pub admin_password: Option<Secret>,
     pub public_url: Option<String>,
@@ -359,6 +366,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database: DatabaseConfig::sqlite_in(&data_dir),
             data_dir,
+            docker_host: crate::engine::DockerHost::default(),
             runtime: RuntimeConfig::Docker { registry: None },
             admin_password: None,
             public_url: None,
@@ -374,6 +382,7 @@ impl Config {
 
     pub fn from_serve_args(args: ServeArgs) -> Result<Self, ConfigError> {
         let store = StoreConfig::from_args(args.store)?;
+        let docker_host = crate::engine::DockerHost::new(Some(args.runtime.docker_host.clone()));
         let runtime = RuntimeConfig::from_args(args.runtime)?;
         if let RuntimeConfig::OpenFaas { .. } = runtime {
             // Accepting it and running Docker containers instead would mislead the operator.
@@ -408,6 +417,7 @@ impl Config {
             listen: args.listen,
             data_dir: store.data_dir,
             database: store.database,
+            docker_host,
             runtime,
             admin_password,
             public_url: args

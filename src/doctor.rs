@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::config::{GatewayConfig, RegistryConfig, RuntimeConfig, StoreConfig};
 use crate::db::Db;
+use crate::engine::DockerHost;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -63,11 +64,15 @@ impl fmt::Display for Check {
 }
 
 /// Runs every check that applies to this configuration, in a fixed order.
-pub async fn run(store: &StoreConfig, runtime: &RuntimeConfig) -> Vec<Check> {
+pub async fn run(
+    store: &StoreConfig,
+    docker_host: &DockerHost,
+    runtime: &RuntimeConfig,
+) -> Vec<Check> {
     let mut checks = vec![
         check_data_dir(&store.data_dir),
         check_database(store).await,
-        check_docker().await,
+        check_docker(docker_host).await,
     ];
     if let Some(registry) = runtime.registry() {
         checks.push(check_registry(registry).await);
@@ -190,16 +195,10 @@ async fn applied_migrations(db: &Db) -> Result<usize, sqlx::Error> {
     Ok(usize::try_from(applied).unwrap_or(0))
 }
 
-/// Where bollard will look for the engine, for messages.
-pub fn docker_host() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
-}
-
-async fn check_docker() -> Check {
+async fn check_docker(host: &DockerHost) -> Check {
     const PART: &str = "docker engine";
-    let host = docker_host();
     let fix = "start the Docker engine (`dockerd`, or `systemctl start docker`) or point DOCKER_HOST at it";
-    let docker = match bollard::Docker::connect_with_defaults() {
+    let docker = match host.connect() {
         Ok(docker) => docker,
         Err(error) => return Check::failed(PART, format!("{host}: {error}"), fix),
     };

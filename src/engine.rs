@@ -10,6 +10,55 @@ use tokio::sync::OnceCell;
 /// How long to wait for the engine to answer the version negotiation.
 const NEGOTIATE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where the engine listens: `DOCKER_HOST`, a setting like the others (`unix:///PATH`,
+/// `tcp://HOST:PORT` or `http://HOST:PORT`), the local socket when unset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerHost(String);
+
+impl DockerHost {
+    /// The engine's usual socket.
+    pub const LOCAL_SOCKET: &str = "unix:///var/run/docker.sock";
+
+    pub fn new(host: Option<String>) -> Self {
+        Self(
+            host.filter(|host| !host.is_empty())
+                .unwrap_or_else(|| Self::LOCAL_SOCKET.to_owned()),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A client for this host (nothing is sent until the first call).
+    pub fn connect(&self) -> Result<Docker, bollard::errors::Error> {
+        /// Seconds a call to the engine may take (bollard's own default).
+        const TIMEOUT_SECONDS: u64 = 120;
+        let host = self.as_str();
+        if host.starts_with("unix://") {
+            Docker::connect_with_unix(host, TIMEOUT_SECONDS, bollard::API_DEFAULT_VERSION)
+        } else if host.starts_with("tcp://") || host.starts_with("http://") {
+            Docker::connect_with_http(host, TIMEOUT_SECONDS, bollard::API_DEFAULT_VERSION)
+        } else {
+            Err(bollard::errors::Error::UnsupportedURISchemeError {
+                uri: host.to_owned(),
+            })
+        }
+    }
+}
+
+impl Default for DockerHost {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+impl std::fmt::Display for DockerHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Why the engine could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -22,20 +71,30 @@ pub enum EngineError {
 /// A lazily connected engine client. Cheap to share behind an `Arc`.
 #[derive(Debug, Default)]
 pub struct Engine {
+    host: DockerHost,
     client: OnceCell<Docker>,
 }
 
 impl Engine {
+    pub fn new(host: DockerHost) -> Self {
+        Self {
+            host,
+            client: OnceCell::new(),
+        }
+    }
+
     /// The client, connecting and negotiating the API version the first time.
     pub async fn client(&self) -> Result<Docker, EngineError> {
         self.client
             .get_or_try_init(|| async {
                 let unreachable = |message: String| EngineError::Unreachable {
-                    host: crate::doctor::docker_host(),
+                    host: self.host.to_string(),
                     message,
                 };
-                let docker =
-                    Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+                let docker = self
+                    .host
+                    .connect()
+                    .map_err(|e| unreachable(e.to_string()))?;
                 match tokio::time::timeout(NEGOTIATE_TIMEOUT, docker.negotiate_version()).await {
                     Ok(Ok(docker)) => Ok(docker),
                     Ok(Err(error)) => Err(unreachable(error.to_string())),

@@ -122,8 +122,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Hook(HookCommand::PreReceive) => Ok(crate::git::run_pre_receive()),
         Command::Doctor(args) => {
             let store = StoreConfig::from_args(args.store)?;
+            let docker_host =
+                crate::engine::DockerHost::new(Some(args.runtime.docker_host.clone()));
             let runtime = RuntimeConfig::from_args(args.runtime)?;
-            let checks = crate::doctor::run(&store, &runtime).await;
+            let checks = crate::doctor::run(&store, &docker_host, &runtime).await;
             for check in &checks {
                 println!("{check}");
             }

@@ -85,3 +85,31 @@ async fn a_registry_and_gateway_are_checked_when_set() {
     );
     assert!(out.lines().any(|l| l.starts_with("FAIL  gateway")), "{out}");
 }
+
+/// `DOCKER_HOST` is a setting like the others: the flag wins over the environment, and a
+/// scheme the engine client cannot speak is named in the check.
+#[tokio::test]
+async fn the_docker_host_is_a_setting_and_its_flag_wins() {
+    let ws = Workspace::new().await;
+    let (code, out, _) = run(
+        ws.lmnop()
+            .args(["doctor", "--docker-host", "unix:///nonexistent/flag.sock"])
+            .env("DOCKER_HOST", "unix:///nonexistent/env.sock"),
+        "",
+    );
+    assert_eq!(code, 1, "{out}");
+    let engine = out
+        .lines()
+        .find(|line| line.contains("docker engine"))
+        .expect(&out);
+    assert!(engine.starts_with("FAIL"), "{out}");
+    assert!(engine.contains("/nonexistent/flag.sock"), "{out}");
+    assert!(!out.contains("env.sock"), "{out}");
+
+    let (code, out, _) = run(
+        ws.lmnop().arg("doctor").env("DOCKER_HOST", "ftp://engine:21"),
+        "",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ftp://engine:21"), "{out}");
+}
