@@ -1,11 +1,12 @@
 //! The JSON API for scripts and the command line: list functions, read a function and its
-//! releases, read a release's full build log, scale, delete. Basic auth with a password or an
+//! releases, read a release's full build log, scale, delete. Errors are JSON, `{"error": "…"}`. Basic auth with a password or an
 //! API token; a function is visible to its owner and administrators only (404 to anyone else).
 
+mod error;
 mod functions;
 
 use axum::Router;
-use axum::routing::{get, put};
+use axum::routing::{any, get, put};
 
 use crate::app::AppState;
 
@@ -22,4 +23,14 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/functions/{name}/releases/{number}/log",
             get(functions::log),
         )
+        .route("/api/v1/{*rest}", any(unknown_endpoint))
+        .layer(axum::middleware::map_response(error::json_errors))
+}
+
+/// Anything else under `/api/v1`: a JSON 404 that says so.
+async fn unknown_endpoint(uri: axum::http::Uri) -> crate::http::AppError {
+    crate::http::AppError::NotFound(format!(
+        "no API endpoint {}; see the README for /api/v1",
+        uri.path()
+    ))
 }

@@ -107,7 +107,9 @@ async fn the_docker_host_is_a_setting_and_its_flag_wins() {
     assert!(!out.contains("env.sock"), "{out}");
 
     let (code, out, _) = run(
-        ws.lmnop().arg("doctor").env("DOCKER_HOST", "ftp://engine:21"),
+        ws.lmnop()
+            .arg("doctor")
+            .env("DOCKER_HOST", "ftp://engine:21"),
         "",
     );
     assert_eq!(code, 1, "{out}");

@@ -5,6 +5,7 @@
 //! suite once per backend.
 
 mod accounts;
+mod api_errors;
 mod cli;
 mod database;
 mod deploy;
