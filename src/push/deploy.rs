@@ -193,7 +193,7 @@ async fn run(
             "Building {} v{} from {} with {}",
             push.function,
             release.number,
-            &update.new[..7],
+            super::short_id(&update.new),
             template.name
         ))
         .await;

@@ -35,8 +35,14 @@ impl RefUpdate {
     }
 
     fn short_new(&self) -> &str {
-        &self.new[..self.new.len().min(7)]
+        short_id(&self.new)
     }
+}
+
+/// The first seven characters of an object id, as git abbreviates them (the whole text when
+/// shorter, so it never panics).
+pub fn short_id(id: &str) -> &str {
+    id.get(..7).unwrap_or(id)
 }
 
 /// Git's quarantine variables, where the objects of a push wait until it is accepted.
@@ -119,21 +125,25 @@ pub async fn run(
             describe_stored(update, &state.config.deploy_branch, out).await;
         }
     }
-    let verdict = match deploy {
-        None => Verdict::Accept,
-        Some(update) => deploy_branch_push(state, push, update, quarantine, out).await,
+    let Some(update) = deploy else {
+        return record_function(state, push, out).await;
     };
-    if verdict == Verdict::Accept {
-        if let Err(error) =
-            crate::db::functions::ensure(&state.db, push.function.as_str(), push.user.id).await
-        {
+    // A deploy records the function (and its release) itself, accepted or not.
+    deploy_branch_push(state, push, update, quarantine, out).await
+}
+
+/// Records the function of a push that stored refs without deploying (its first push may be
+/// of another branch), so its owner can reach the repository.
+async fn record_function(state: &AppState, push: &Push, out: &Output) -> Verdict {
+    match crate::db::functions::ensure(&state.db, push.function.as_str(), push.user.id).await {
+        Ok(_) => Verdict::Accept,
+        Err(error) => {
             tracing::error!(%error, function = %push.function, "cannot record the function");
             out.error("lmnop could not record the function; the server log has the details")
                 .await;
-            return Verdict::Reject;
+            Verdict::Reject
         }
     }
-    verdict
 }
 
 async fn describe_stored(update: &RefUpdate, deploy_branch: &str, out: &Output) {

@@ -40,7 +40,7 @@ pub async fn check(push: &Push, updates: &[RefUpdate], out: &Output) -> bool {
                 .strip_prefix("refs/heads/")
                 .or_else(|| update.name.strip_prefix("refs/tags/"))
                 .unwrap_or(&update.name);
-            let short = |id: &str| id[..id.len().min(7)].to_owned();
+            let short = super::short_id;
             let moved = if now.bytes().all(|b| b == b'0') {
                 format!("{name} was deleted")
             } else if update.is_create() {

@@ -121,7 +121,7 @@ pub async fn validate(
             return None;
         }
         FunctionFile::Missing => {
-            explain_missing(update, out).await;
+            explain_missing(update, &templates.names(), out).await;
             return None;
         }
     };
@@ -186,11 +186,11 @@ async fn unreadable<T>(error: &anyhow::Error, out: &Output) -> Option<T> {
     None
 }
 
-async fn explain_missing(update: &RefUpdate, out: &Output) {
+async fn explain_missing(update: &RefUpdate, templates: &[String], out: &Output) {
     out.error(&format!(
         "{FUNCTION_FILE} is missing at the root of {} ({})",
         update.name.trim_start_matches("refs/heads/"),
-        &update.new[..update.new.len().min(7)]
+        super::short_id(&update.new)
     ))
     .await;
     out.hint(&format!(
@@ -200,7 +200,7 @@ async fn explain_missing(update: &RefUpdate, out: &Output) {
     out.hint("").await;
     out.hint("    template: python3.12").await;
     out.hint("").await;
-    out.hint("Templates: python3.12, hugo, static, react, dockerfile.")
+    out.hint(&format!("Templates: {}.", templates.join(", ")))
         .await;
     out.hint(&format!("Add {FUNCTION_FILE}, commit it, and push again."))
         .await;

@@ -129,6 +129,14 @@ async fn the_deploy_branch_needs_function_yml_and_cannot_be_deleted() {
         "shows an example: {}",
         push.stderr
     );
+    // The installed templates, as loaded, not a list written into the message.
+    let installed = lmnop::build::templates::Templates::load(&app.state.config.templates_dir);
+    assert!(
+        push.stderr
+            .contains(&format!("Templates: {}.", installed.names().join(", "))),
+        "{}",
+        push.stderr
+    );
     assert!(
         push.stderr.contains("pre-receive hook declined"),
         "{}",
