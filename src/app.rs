@@ -32,8 +32,8 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     pub engine: Arc<crate::engine::Engine>,
     pub routes: Arc<crate::router::RouteTable>,
-    /// Client for health checks of functions.
-    pub http: reqwest::Client,
+    /// Where functions run.
+    pub runtime: Arc<crate::runtime::Runtime>,
     /// The router's client to functions' containers (keeps connections alive).
     pub upstream: crate::router::Upstream,
     /// This installation's id, on every container it runs.
@@ -177,6 +177,21 @@ impl Application {
         let templates = Arc::new(Templates::load(&config.templates_dir));
         let instance = store::instance_id(&config.data_dir)?;
         let engine = Arc::new(crate::engine::Engine::new(config.docker_host.clone()));
+        let routes = Arc::new(crate::router::RouteTable::default());
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a plain HTTP client builds");
+        let runtime = Arc::new(crate::runtime::Runtime::Docker(
+            crate::runtime::DockerRuntime::new(
+                engine.clone(),
+                crate::secrets::SecretStore::new(&config.data_dir),
+                routes.clone(),
+                http,
+                instance.clone(),
+            ),
+        ));
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -187,12 +202,8 @@ impl Application {
             push_locks: Arc::new(RepoLocks::default()),
             templates,
             engine,
-            routes: Arc::new(crate::router::RouteTable::default()),
-            http: reqwest::Client::builder()
-                .pool_idle_timeout(std::time::Duration::from_secs(90))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("a plain HTTP client builds"),
+            routes,
+            runtime,
             upstream: crate::router::upstream_client(),
             instance,
         };
@@ -226,7 +237,7 @@ impl Application {
                 .clone()
                 .serve(self.hook_listener, self.state.clone()),
         );
-        let reconciler = tokio::spawn(crate::deploy::reconcile::run(self.state.clone()));
+        let reconciler = tokio::spawn(crate::runtime::reconcile::run(self.state.clone()));
         tracing::info!(%address, "lmnop is listening");
         let service = self
             .router

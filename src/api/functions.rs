@@ -14,10 +14,9 @@ use crate::db::audit::{self, AuditEntry};
 use crate::db::functions::Function;
 use crate::db::releases::{self, Release};
 use crate::db::users::{Role, User};
-use crate::deploy::docker::{self as runtime, Deployment};
-use crate::deploy::scale;
 use crate::http::AppError;
 use crate::http::auth::BasicUser;
+use crate::runtime::Deployment;
 
 /// A function as the API shows it.
 #[derive(Debug, Serialize)]
@@ -253,26 +252,19 @@ pub async fn scale(
         .clone()
         .ok_or_else(|| AppError::Conflict(format!("{name} v{} has no image", release.number)))?;
     let template = state.templates.get(&spec.template);
-    let port = template.map_or(8080, |template| template.port);
-    let readiness = template.and_then(|template| template.readiness_path.clone());
-    let docker = state
-        .engine
-        .client()
-        .await
-        .map_err(|error| AppError::Unavailable(error.to_string()))?;
-    let live = scale::live_instances(&docker, &state, &name, release.number, port)
-        .await
-        .map_err(|error| AppError::Unavailable(error.to_string()))?;
     let deployment = Deployment {
         instance: state.instance.clone(),
         function: name.clone(),
         release: release.number,
         image,
+        port: template.map_or(8080, |template| template.port),
+        readiness: template.and_then(|template| template.readiness_path.clone()),
         spec,
-        port,
         replicas,
     };
-    scale::converge(&state, &docker, &deployment, readiness.as_deref(), live)
+    state
+        .runtime
+        .scale(&deployment)
         .await
         .map_err(|error| AppError::Unavailable(format!("{name} was not scaled: {error}")))?;
     crate::db::functions::set_desired_replicas(&state.db, function.id, i64::from(replicas))
@@ -307,17 +299,11 @@ pub async fn delete(
     crate::db::functions::delete(&state.db, function.id)
         .await
         .map_err(db_error)?;
-    state.routes.set(&name, Vec::new());
-    if let Ok(docker) = state.engine.client().await {
-        let mine: Vec<_> = runtime::list(&docker, &state.instance)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|instance| instance.function == name)
-            .collect();
-        runtime::remove(&docker, &mine).await;
-    }
     if let Ok(parsed) = crate::domain::FunctionName::parse(&name) {
+        if let Err(error) = state.runtime.remove(&parsed).await {
+            // The row is gone: the reconciler removes what is left once the engine answers.
+            tracing::warn!(%error, function = name, "cannot stop the function's containers");
+        }
         if let Err(error) = state.repos.remove(&parsed) {
             tracing::error!(%error, function = name, "cannot remove the repository");
         }

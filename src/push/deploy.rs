@@ -12,7 +12,7 @@ use super::{Output, Push, Quarantine, RefUpdate};
 use crate::app::AppState;
 use crate::build::image::{self, BuildInput};
 use crate::db::releases::{self, Outcome, Release, ReleaseStatus};
-use crate::deploy::docker::{self as runtime, Deployment};
+use crate::runtime::Deployment;
 use crate::spec::FunctionSpec;
 
 /// Lines of a failing build or container shown to the pusher.
@@ -65,7 +65,7 @@ pub async fn release(
         output: out,
     };
     let mut timings = Timings::default();
-    let replicas = crate::deploy::scale::replicas(function.desired_replicas, &spec);
+    let replicas = crate::runtime::scale::replicas(function.desired_replicas, &spec);
     let result = run(
         state,
         replicas,
@@ -303,54 +303,18 @@ async fn run(
         image: built.image.clone(),
         spec: spec.clone(),
         port: template.port,
+        readiness: template.readiness_path.clone(),
         replicas,
     };
-    let secrets = state.secrets();
-    let instances = runtime::start(&docker, &secrets, &deployment)
+    state
+        .runtime
+        .deploy(&deployment)
         .await
         .map_err(|error| Failure {
-            step: "deploy",
+            step: error.step(),
             message: error.to_string(),
         })?;
-    let addresses: Vec<_> = instances.iter().filter_map(|i| i.address).collect();
-    let health = &spec.health;
-    let ready = tokio::select! {
-        ready = crate::deploy::health::wait_ready(&state.http, &addresses, template.readiness_path.as_deref(), &health.path, health.timeout) => {
-            ready.map_err(|error| error.to_string())
-        }
-        id = runtime::first_exit(&docker, &instances) => {
-            Err(format!("container {} stopped before it answered", &id[..12.min(id.len())]))
-        }
-    };
-    if let Err(error) = ready {
-        let mut message = format!("the new version did not become healthy: {error}");
-        if let Some(first) = instances.first() {
-            let logs = runtime::last_logs(&docker, &first.container_id, TAIL_LINES).await;
-            if !logs.trim().is_empty() {
-                message.push_str("\nlast lines of the container's output:\n");
-                message.push_str(logs.trim_end());
-            }
-        }
-        runtime::remove(&docker, &instances).await;
-        return Err(Failure {
-            step: "health check",
-            message,
-        });
-    }
     timings.0.insert("deploy", started.elapsed().as_secs_f64());
     step.done("healthy").await;
-
-    // Switch traffic, then let the old containers finish and go.
-    state.routes.set(push.function.as_str(), addresses);
-    let old: Vec<_> = runtime::list(&docker, &state.instance)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|i| i.function == push.function.as_str() && i.release != release.number)
-        .collect();
-    if !old.is_empty() {
-        let docker = docker.clone();
-        tokio::spawn(async move { runtime::remove(&docker, &old).await });
-    }
     Ok(())
 }

@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 
 use bollard::Docker;
 
-use super::docker::{self as runtime, Deployment, Instance, RuntimeError};
+use super::containers::{self, Deployment, Instance, RuntimeError};
+use super::docker::DockerRuntime;
 use super::health;
-use crate::app::AppState;
 use crate::spec::FunctionSpec;
 
 /// Why a function could not be brought to its number of containers.
@@ -17,6 +17,8 @@ use crate::spec::FunctionSpec;
 pub enum ScaleError {
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    #[error("{0}")]
+    Engine(crate::engine::EngineError),
     #[error("the new containers did not become healthy: {0}")]
     Unhealthy(String),
 }
@@ -36,28 +38,30 @@ fn addresses(instances: &[Instance]) -> Vec<SocketAddr> {
 /// and points the router at them. On failure the router keeps `live` and whatever this call
 /// started is removed.
 pub async fn converge(
-    state: &AppState,
+    runtime: &DockerRuntime,
     docker: &Docker,
     deployment: &Deployment,
-    readiness: Option<&str>,
     mut live: Vec<Instance>,
 ) -> Result<Vec<SocketAddr>, ScaleError> {
+    let routes = runtime.routes();
+    let readiness = deployment.readiness.as_deref();
     let want = deployment.replicas as usize;
     live.sort_by_key(|instance| instance.replica);
     if live.len() > want {
         let extra = live.split_off(want);
-        state.routes.set(&deployment.function, addresses(&live));
-        runtime::remove(docker, &extra).await;
+        routes.set(&deployment.function, addresses(&live));
+        containers::remove(docker, &extra).await;
     } else if live.len() < want {
         let used: HashSet<u32> = live.iter().map(|instance| instance.replica).collect();
         let free: Vec<u32> = (0..)
             .filter(|index| !used.contains(index))
             .take(want - live.len())
             .collect();
-        let started = runtime::start_replicas(docker, &state.secrets(), deployment, free).await?;
+        let started =
+            containers::start_replicas(docker, runtime.secrets(), deployment, free).await?;
         let health = &deployment.spec.health;
         if let Err(error) = health::wait_ready(
-            &state.http,
+            runtime.http(),
             &addresses(&started),
             readiness,
             &health.path,
@@ -65,14 +69,14 @@ pub async fn converge(
         )
         .await
         {
-            runtime::remove(docker, &started).await;
-            state.routes.set(&deployment.function, addresses(&live));
+            containers::remove(docker, &started).await;
+            routes.set(&deployment.function, addresses(&live));
             return Err(ScaleError::Unhealthy(error.to_string()));
         }
         live.extend(started);
     }
     let serving = addresses(&live);
-    state.routes.set(&deployment.function, serving.clone());
+    routes.set(&deployment.function, serving.clone());
     Ok(serving)
 }
 
@@ -80,20 +84,20 @@ pub async fn converge(
 /// stopped or have no address are left out.
 pub async fn live_instances(
     docker: &Docker,
-    state: &AppState,
+    instance_id: &str,
     function: &str,
     release: i64,
     port: u16,
 ) -> Result<Vec<Instance>, RuntimeError> {
     let mut live = Vec::new();
-    for mut instance in runtime::list(docker, &state.instance).await? {
+    for mut instance in containers::list(docker, instance_id).await? {
         if instance.function != function || instance.release != release {
             continue;
         }
-        if !runtime::is_running(docker, &instance.container_id).await {
+        if !containers::is_running(docker, &instance.container_id).await {
             continue;
         }
-        if let Ok(address) = runtime::address_of(docker, &instance.container_id, port).await {
+        if let Ok(address) = containers::address_of(docker, &instance.container_id, port).await {
             instance.address = Some(address);
             live.push(instance);
         }

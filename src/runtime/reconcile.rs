@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use bollard::Docker;
 
-use super::docker::{self as runtime, Deployment, Instance};
+use super::containers::{self, Deployment, Instance};
+use super::docker::DockerRuntime;
 use crate::app::AppState;
 use crate::db::releases::{self, Serving};
 
@@ -47,14 +48,17 @@ pub async fn run(state: AppState) {
 /// function has no current release yet) is left alone, and one that finished a moment ago is
 /// seen as it left things.
 pub async fn reconcile(state: &AppState) -> anyhow::Result<Report> {
-    let docker = state.engine.client().await?;
+    let Some(runtime) = state.runtime.docker() else {
+        return Ok(Report::default());
+    };
+    let docker = runtime.client().await?;
     let mut functions: BTreeSet<String> = releases::serving(&state.db)
         .await?
         .into_iter()
         .map(|entry| entry.function)
         .collect();
     functions.extend(
-        runtime::list(&docker, &state.instance)
+        containers::list(&docker, runtime.instance())
             .await?
             .into_iter()
             .map(|instance| instance.function),
@@ -64,14 +68,14 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<Report> {
         let Some(_held) = state.push_locks.try_lock(&function) else {
             continue;
         };
-        let mine = runtime::list_function(&docker, &state.instance, &function).await?;
+        let mine = containers::list_function(&docker, runtime.instance(), &function).await?;
         let Some(entry) = releases::serving_one(&state.db, &function).await? else {
             // No current release and no push in progress: nothing owns these.
             report.removed += mine.len();
-            runtime::remove(&docker, &mine).await;
+            containers::remove(&docker, &mine).await;
             continue;
         };
-        converge_function(state, &docker, &entry, mine, &mut report).await;
+        converge_function(state, runtime, &docker, &entry, mine, &mut report).await;
     }
     Ok(report)
 }
@@ -80,6 +84,7 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<Report> {
 /// missing ones are started, the router learns the live ones.
 async fn converge_function(
     state: &AppState,
+    runtime: &DockerRuntime,
     docker: &Docker,
     entry: &Serving,
     mine: Vec<Instance>,
@@ -94,9 +99,9 @@ async fn converge_function(
     let mut stale = Vec::new();
     for mut instance in mine {
         let address = if instance.release == entry.release.number
-            && runtime::is_running(docker, &instance.container_id).await
+            && containers::is_running(docker, &instance.container_id).await
         {
-            runtime::address_of(docker, &instance.container_id, port)
+            containers::address_of(docker, &instance.container_id, port)
                 .await
                 .ok()
         } else {
@@ -111,24 +116,25 @@ async fn converge_function(
         }
     }
     report.removed += stale.len();
-    runtime::remove(docker, &stale).await;
+    containers::remove(docker, &stale).await;
     let Some(image) = entry.release.image.clone() else {
-        state
-            .routes
+        runtime
+            .routes()
             .set(function, live.iter().filter_map(|i| i.address).collect());
         return;
     };
     let deployment = Deployment {
-        instance: state.instance.clone(),
+        instance: runtime.instance().to_owned(),
         function: function.to_owned(),
         release: entry.release.number,
         image,
         replicas: super::scale::replicas(entry.desired_replicas, &spec),
         spec,
         port,
+        readiness,
     };
     let before = live.len();
-    match super::scale::converge(state, docker, &deployment, readiness.as_deref(), live).await {
+    match super::scale::converge(runtime, docker, &deployment, live).await {
         Ok(addresses) if before == 0 && !addresses.is_empty() => {
             report.restarted.push(function.to_owned());
         }

@@ -1,4 +1,4 @@
-//! The docker runtime: a release runs as containers (one per replica) labelled by function,
+//! The docker runtime's containers: a release runs as containers (one per replica) labelled by function,
 //! release and replica, with CPU and memory limits, a read-only root and a writable `/tmp`, secrets mounted
 //! read-only at `/var/openfaas/secrets/NAME`, and `environment` as variables.
 
@@ -38,6 +38,8 @@ pub enum RuntimeError {
     Engine(bollard::errors::Error),
     #[error("container {0} has no address on the bridge network")]
     NoAddress(String),
+    #[error("{0}")]
+    Unreachable(crate::engine::EngineError),
 }
 
 impl From<bollard::errors::Error> for RuntimeError {
@@ -57,6 +59,8 @@ pub struct Deployment {
     pub image: String,
     pub spec: FunctionSpec,
     pub port: u16,
+    /// The template's readiness path (the watchdog's `/_/health`), probed before `spec.health`.
+    pub readiness: Option<String>,
     /// How many containers run (see [`super::scale::replicas`]).
     pub replicas: u32,
 }

@@ -1,0 +1,163 @@
+//! The docker runtime: each release as labelled containers on the engine, a zero-downtime
+//! switch (new containers healthy before the router moves, old ones stopped after).
+
+use std::sync::Arc;
+
+use super::containers::{self, Deployment, Instance, RuntimeError};
+use super::health;
+use crate::domain::FunctionName;
+use crate::engine::{Engine, EngineError};
+use crate::router::RouteTable;
+use crate::secrets::SecretStore;
+
+/// Lines of a failing container's output quoted in the error.
+const TAIL_LINES: usize = 20;
+
+/// Why a release could not be deployed; the previous release keeps serving.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("{0}")]
+    Engine(EngineError),
+    #[error("{0}")]
+    Start(RuntimeError),
+    /// The new version never answered; `message` says how, with its last output lines.
+    #[error("the new version did not become healthy: {message}")]
+    Unhealthy { message: String },
+}
+
+impl DeployError {
+    /// The pipeline step the failure belongs to, as the pusher reads it.
+    pub fn step(&self) -> &'static str {
+        match self {
+            Self::Engine(_) | Self::Start(_) => "deploy",
+            Self::Unhealthy { .. } => "health check",
+        }
+    }
+}
+
+/// Containers on one Docker engine, and the route table that sends traffic to them.
+#[derive(Debug)]
+pub struct DockerRuntime {
+    engine: Arc<Engine>,
+    secrets: SecretStore,
+    routes: Arc<RouteTable>,
+    /// Health checks of new containers.
+    http: reqwest::Client,
+    /// This installation's id, on every container it runs.
+    instance: String,
+}
+
+impl DockerRuntime {
+    pub fn new(
+        engine: Arc<Engine>,
+        secrets: SecretStore,
+        routes: Arc<RouteTable>,
+        http: reqwest::Client,
+        instance: String,
+    ) -> Self {
+        Self {
+            engine,
+            secrets,
+            routes,
+            http,
+            instance,
+        }
+    }
+
+    /// The installation id containers are labelled with.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    pub fn routes(&self) -> &RouteTable {
+        &self.routes
+    }
+
+    pub fn secrets(&self) -> &SecretStore {
+        &self.secrets
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub async fn client(&self) -> Result<bollard::Docker, EngineError> {
+        self.engine.client().await
+    }
+
+    /// See [`super::Runtime::deploy`].
+    pub async fn deploy(&self, deployment: &Deployment) -> Result<(), DeployError> {
+        let docker = self.client().await.map_err(DeployError::Engine)?;
+        let instances = containers::start(&docker, &self.secrets, deployment)
+            .await
+            .map_err(DeployError::Start)?;
+        let addresses: Vec<_> = instances.iter().filter_map(|i| i.address).collect();
+        let health = &deployment.spec.health;
+        let ready = tokio::select! {
+            ready = health::wait_ready(&self.http, &addresses, deployment.readiness.as_deref(), &health.path, health.timeout) => {
+                ready.map_err(|error| error.to_string())
+            }
+            id = containers::first_exit(&docker, &instances) => {
+                Err(format!("container {} stopped before it answered", &id[..12.min(id.len())]))
+            }
+        };
+        if let Err(mut message) = ready {
+            if let Some(first) = instances.first() {
+                let logs = containers::last_logs(&docker, &first.container_id, TAIL_LINES).await;
+                if !logs.trim().is_empty() {
+                    message.push_str("\nlast lines of the container's output:\n");
+                    message.push_str(logs.trim_end());
+                }
+            }
+            containers::remove(&docker, &instances).await;
+            return Err(DeployError::Unhealthy { message });
+        }
+
+        // Switch traffic, then let the old containers finish and go.
+        self.routes.set(&deployment.function, addresses);
+        match containers::list_function(&docker, &self.instance, &deployment.function).await {
+            Ok(all) => {
+                let old: Vec<Instance> = all
+                    .into_iter()
+                    .filter(|i| i.release != deployment.release)
+                    .collect();
+                if !old.is_empty() {
+                    tokio::spawn(async move { containers::remove(&docker, &old).await });
+                }
+            }
+            Err(error) => tracing::warn!(
+                %error,
+                function = deployment.function,
+                "cannot list the old containers; the reconciler removes them"
+            ),
+        }
+        Ok(())
+    }
+
+    /// See [`super::Runtime::scale`].
+    pub async fn scale(&self, deployment: &Deployment) -> Result<(), super::scale::ScaleError> {
+        let docker = self
+            .client()
+            .await
+            .map_err(super::scale::ScaleError::Engine)?;
+        let live = super::scale::live_instances(
+            &docker,
+            &self.instance,
+            &deployment.function,
+            deployment.release,
+            deployment.port,
+        )
+        .await?;
+        super::scale::converge(self, &docker, deployment, live).await?;
+        Ok(())
+    }
+
+    /// See [`super::Runtime::remove`].
+    pub async fn remove_function(&self, function: &FunctionName) -> Result<(), RuntimeError> {
+        self.routes.set(function.as_str(), Vec::new());
+        let docker = self.client().await.map_err(RuntimeError::Unreachable)?;
+        let mine = containers::list_function(&docker, &self.instance, function.as_str()).await?;
+        containers::remove(&docker, &mine).await;
+        Ok(())
+    }
+}
