@@ -15,7 +15,7 @@ use lmnop::build::context::{ContextParts, write_context};
 use lmnop::build::docker::{BuildRequest, build_image};
 use lmnop::build::stream::ChunkWriter;
 use lmnop::git::objects::PushedObjects;
-use lmnop::push::Quarantine;
+use lmnop::git::receive::Quarantine;
 use tokio_stream::wrappers::ReceiverStream;
 
 #[tokio::main]

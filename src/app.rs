@@ -34,6 +34,8 @@ pub struct AppState {
     pub routes: Arc<crate::router::RouteTable>,
     /// Where functions run.
     pub runtime: Arc<crate::runtime::Runtime>,
+    /// The push pipeline (the hook server's push handler).
+    pub releaser: crate::release::Releaser,
     /// The router's client to functions' containers (keeps connections alive).
     pub upstream: crate::router::Upstream,
     /// This installation's id, on every container it runs.
@@ -44,6 +46,35 @@ impl AppState {
     /// The function secrets.
     pub fn secrets(&self) -> crate::secrets::SecretStore {
         crate::secrets::SecretStore::new(&self.config.data_dir)
+    }
+
+    /// The reconciler, with what it reads and changes.
+    pub fn reconciler(&self) -> crate::runtime::reconcile::Reconciler {
+        crate::runtime::reconcile::Reconciler {
+            db: self.db.clone(),
+            push_locks: self.push_locks.clone(),
+            templates: self.templates.clone(),
+            runtime: self.runtime.clone(),
+        }
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Accounts {
+    fn from_ref(state: &AppState) -> Self {
+        state.accounts.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for crate::git::GitState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            accounts: state.accounts.clone(),
+            repos: state.repos.clone(),
+            hooks: state.hooks.clone(),
+            push_locks: state.push_locks.clone(),
+            max_push_bytes: state.config.max_push_bytes,
+        }
     }
 }
 
@@ -192,6 +223,24 @@ impl Application {
                 instance.clone(),
             ),
         ));
+        let releaser = crate::release::Releaser {
+            db: db.clone(),
+            templates: templates.clone(),
+            engine: engine.clone(),
+            runtime: runtime.clone(),
+            secrets: crate::secrets::SecretStore::new(&config.data_dir),
+            instance: instance.clone(),
+            config: Arc::new(crate::release::ReleaseConfig {
+                deploy_branch: config.deploy_branch.clone(),
+                registry: config.runtime.registry().cloned(),
+                build_args: config.build_args.clone(),
+                build_ca: config.build_ca.clone(),
+                urls: crate::router::FunctionUrls {
+                    base: config.base_url(),
+                    apps_domain: config.apps_domain.clone(),
+                },
+            }),
+        };
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -204,6 +253,7 @@ impl Application {
             engine,
             routes,
             runtime,
+            releaser,
             upstream: crate::router::upstream_client(),
             instance,
         };
@@ -235,9 +285,9 @@ impl Application {
             self.state
                 .hooks
                 .clone()
-                .serve(self.hook_listener, self.state.clone()),
+                .serve(self.hook_listener, Arc::new(self.state.releaser.clone())),
         );
-        let reconciler = tokio::spawn(crate::runtime::reconcile::run(self.state.clone()));
+        let reconciler = tokio::spawn(crate::runtime::reconcile::run(self.state.reconciler()));
         tracing::info!(%address, "lmnop is listening");
         let service = self
             .router

@@ -358,6 +358,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// The address users push to: `LMNOP_PUBLIC_URL`, or this server's port on localhost.
+    pub fn base_url(&self) -> String {
+        self.public_url.clone().map_or_else(
+            || format!("http://localhost:{}", self.listen.port()),
+            |url| url.trim_end_matches('/').to_owned(),
+        )
+    }
+
     /// Defaults for everything but the data directory: SQLite inside it, local Docker, no
     /// registry, listening on an ephemeral loopback port. Tests and embedders start here.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {

@@ -16,7 +16,7 @@ pub mod engine;
 pub mod git;
 pub mod http;
 pub mod portal;
-pub mod push;
+pub mod release;
 pub mod router;
 pub mod runtime;
 pub mod secrets;

@@ -133,7 +133,7 @@ async fn view(state: &AppState, function: Function) -> Result<FunctionView, AppE
         max: release.config.scaling.max,
     });
     Ok(FunctionView {
-        urls: crate::push::urls(state, &function.name),
+        urls: state.releaser.config.urls.of(&function.name),
         name: function.name,
         owner,
         desired_replicas: function.desired_replicas,

@@ -277,7 +277,7 @@ fn add_template<W: Write>(
 mod tests {
     use super::*;
     use crate::git::fixture::{commit_all, git};
-    use crate::push::Quarantine;
+    use crate::git::receive::Quarantine;
 
     /// The objects of the work tree `work` and the root tree of its HEAD.
     fn objects_and_tree(work: &Path, commit: ObjectId) -> (PushedObjects, ObjectId) {

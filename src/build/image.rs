@@ -15,7 +15,7 @@ use super::docker::{BuildError, BuildRequest, build_image};
 use super::stream::ChunkWriter;
 use super::templates::Template;
 use crate::git::objects::PushedObjects;
-use crate::push::Quarantine;
+use crate::git::receive::Quarantine;
 
 /// Label carrying the build key on every image lmnop builds.
 pub const BUILD_KEY_LABEL: &str = "lmnop.build-key";

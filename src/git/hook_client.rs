@@ -7,7 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 
 use super::hook_server::{HookMessage, HookRequest, SOCKET_ENV, TOKEN_ENV};
-use crate::push::{Quarantine, RefUpdate};
+use super::receive::{Quarantine, RefUpdate};
 
 /// Runs the hook; any failure rejects the push with a line saying why.
 pub fn run_pre_receive() -> ExitCode {

@@ -1,5 +1,5 @@
 //! The server end of the pre-receive hook: a Unix socket (owner-only) where `lmnop hook
-//! pre-receive` hands over a push with its per-push token, and gets the pipeline's output and
+//! pre-receive` hands over a push with its per-push token, and gets the push handler's output and
 //! verdict back as JSON lines.
 
 use std::collections::HashMap;
@@ -13,8 +13,8 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
-use crate::push::{self, Output, Push, Quarantine, RefUpdate, Verdict};
+use super::output::Output;
+use super::receive::{Push, PushHandler, Quarantine, RefUpdate, Verdict};
 
 /// Environment variables that tell the hook where the server is and which push it is.
 pub const SOCKET_ENV: &str = "LMNOP_HOOK_SOCKET";
@@ -107,14 +107,14 @@ impl HookServer {
     }
 
     /// Accepts hook connections until the listener fails.
-    pub async fn serve(self: Arc<Self>, listener: UnixListener, state: AppState) {
+    pub async fn serve(self: Arc<Self>, listener: UnixListener, handler: Arc<dyn PushHandler>) {
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
                     let server = self.clone();
-                    let state = state.clone();
+                    let handler = handler.clone();
                     tokio::spawn(async move {
-                        if let Err(error) = server.handle(stream, &state).await {
+                        if let Err(error) = server.handle(stream, handler.as_ref()).await {
                             tracing::warn!(%error, "pre-receive hook connection failed");
                         }
                     });
@@ -127,7 +127,7 @@ impl HookServer {
         }
     }
 
-    async fn handle(&self, stream: UnixStream, state: &AppState) -> std::io::Result<()> {
+    async fn handle(&self, stream: UnixStream, handler: &dyn PushHandler) -> std::io::Result<()> {
         let (read, mut write) = stream.into_split();
         let mut line = String::new();
         BufReader::new(read.take(MAX_REQUEST_BYTES))
@@ -151,7 +151,7 @@ impl HookServer {
         let run = async {
             let output = Output::new(tx);
             let verdict = tokio::select! {
-                verdict = push::run(state, &session.push, &request.updates, &request.quarantine, &output) => verdict,
+                verdict = handler.handle(&session.push, &request.updates, &request.quarantine, &output) => verdict,
                 () = session.cancel.cancelled() => {
                     tracing::info!(function = %session.push.function, "push cancelled: the pusher went away");
                     Verdict::Reject

@@ -3,31 +3,59 @@
 //! authenticates, and only the owner or an administrator may read or push.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRef, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-use super::hook_server::{PushSession, SOCKET_ENV, TOKEN_ENV};
+use super::hook_server::{HookServer, PushSession, SOCKET_ENV, TOKEN_ENV};
+use super::locks::RepoLocks;
+use super::receive::Push;
+use super::repos::Repos;
 use super::service::{self, Service, ServiceBody, ServiceOptions};
-use crate::app::AppState;
+use crate::accounts::Accounts;
+use crate::db::Db;
 use crate::db::users::{Role, User};
 use crate::domain::FunctionName;
 use crate::http::AppError;
 use crate::http::auth::BasicUser;
-use crate::push::Push;
 
 /// Largest fetch negotiation accepted (wants and haves, after decompression).
 const MAX_UPLOAD_REQUEST_BYTES: u64 = 64 * 1024 * 1024;
 /// Kept of git's stderr for the server log.
 const MAX_STDERR_BYTES: usize = 16 * 1024;
 
-pub fn routes() -> Router<AppState> {
+/// What the git endpoints use; the composition root hands it over (`FromRef`).
+#[derive(Debug, Clone)]
+pub struct GitState {
+    pub db: Db,
+    pub accounts: Accounts,
+    pub repos: Arc<Repos>,
+    pub hooks: Arc<HookServer>,
+    /// One push at a time per repository (the API and the reconciler take the same lock).
+    pub push_locks: Arc<RepoLocks>,
+    /// Largest push accepted, in bytes.
+    pub max_push_bytes: u64,
+}
+
+impl FromRef<GitState> for Accounts {
+    fn from_ref(state: &GitState) -> Self {
+        state.accounts.clone()
+    }
+}
+
+/// The smart-HTTP routes, for any server state that can hand over a [`GitState`].
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    GitState: FromRef<S>,
+{
     Router::new()
         .route("/scm/{repo}/info/refs", get(advertise_refs))
         .route("/scm/{repo}/git-upload-pack", post(upload_pack))
@@ -55,7 +83,7 @@ enum Access {
 
 /// Owners and administrators may read and push; anyone may push to create a new name.
 async fn authorize(
-    state: &AppState,
+    state: &GitState,
     user: &User,
     name: &FunctionName,
     access: Access,
@@ -89,7 +117,7 @@ fn protocol(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn advertise_refs(
-    State(state): State<AppState>,
+    State(state): State<GitState>,
     Path(raw): Path<String>,
     Query(query): Query<InfoRefsQuery>,
     request: Request,
@@ -134,7 +162,7 @@ async fn advertise_refs(
 /// Authenticates after the name was checked, so a bad name is a 400 that states the rule even
 /// without credentials. Returns the user, the headers and the body.
 async fn authenticate(
-    state: &AppState,
+    state: &GitState,
     request: Request,
 ) -> Result<(User, HeaderMap, Body), AppError> {
     use axum::extract::FromRequestParts;
@@ -180,7 +208,7 @@ fn git_response(content_type: &str, body: Body) -> Response {
 }
 
 async fn upload_pack(
-    State(state): State<AppState>,
+    State(state): State<GitState>,
     Path(raw): Path<String>,
     request: Request,
 ) -> Result<Response, AppError> {
@@ -215,7 +243,7 @@ async fn upload_pack(
 }
 
 async fn receive_pack(
-    State(state): State<AppState>,
+    State(state): State<GitState>,
     Path(raw): Path<String>,
     request: Request,
 ) -> Result<Response, AppError> {
@@ -247,7 +275,7 @@ async fn receive_pack(
         },
         cancel: cancel.clone(),
     });
-    let limit = state.config.max_push_bytes;
+    let limit = state.max_push_bytes;
     let options = ServiceOptions {
         protocol: protocol(&headers),
         config: vec![

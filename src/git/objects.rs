@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 use gix::objs::{CommitRefIter, Find, Kind, TreeRefIter};
 
-use crate::push::Quarantine;
+use super::receive::Quarantine;
 
 /// Why objects could not be read.
 #[derive(Debug, thiserror::Error)]

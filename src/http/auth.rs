@@ -1,15 +1,14 @@
 //! HTTP basic authentication (password or API token) for git and scripts: one rule, shared with
 //! every other way in.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::AppError;
-use crate::accounts::AuthError;
-use crate::app::AppState;
+use crate::accounts::{Accounts, AuthError};
 use crate::db::users::User;
 use crate::domain::Secret;
 
@@ -21,15 +20,22 @@ pub struct BasicUser(pub User);
 /// The largest `Authorization` header looked at; longer ones are refused before any work.
 const MAX_HEADER_BYTES: usize = 4096;
 
-impl FromRequestParts<AppState> for BasicUser {
+impl<S> FromRequestParts<S> for BasicUser
+where
+    S: Send + Sync,
+    Accounts: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let Some(header) = parts.headers.get(AUTHORIZATION) else {
             return Err(AppError::Unauthorized);
         };
         let (name, password) = parse_basic(header.as_bytes()).ok_or(AppError::Unauthorized)?;
-        match state.accounts.authenticate(&name, &password).await {
+        match Accounts::from_ref(state)
+            .authenticate(&name, &password)
+            .await
+        {
             Ok(user) => Ok(Self(user)),
             Err(AuthError::InvalidCredentials) => Err(AppError::Unauthorized),
             Err(AuthError::Disabled(name)) => Err(AppError::Forbidden(format!(

@@ -31,14 +31,6 @@ struct Home {
     templates: Vec<TemplateRow>,
 }
 
-/// The address users push to: `LMNOP_PUBLIC_URL`, or this server's port on localhost.
-pub fn base_url(state: &AppState) -> String {
-    state.config.public_url.clone().map_or_else(
-        || format!("http://localhost:{}", state.config.listen.port()),
-        |url| url.trim_end_matches('/').to_owned(),
-    )
-}
-
 async fn home(State(state): State<AppState>) -> Result<Response, AppError> {
     let templates = state
         .templates
@@ -53,7 +45,7 @@ async fn home(State(state): State<AppState>) -> Result<Response, AppError> {
         .collect();
     let page = Home {
         version: env!("CARGO_PKG_VERSION"),
-        base_url: base_url(&state),
+        base_url: state.config.base_url(),
         branch: state.config.deploy_branch.clone(),
         apps_domain: state.config.apps_domain.clone(),
         templates,

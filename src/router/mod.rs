@@ -4,6 +4,8 @@
 
 mod proxy;
 mod table;
+mod urls;
 
 pub use proxy::{Upstream, invoke_by_host, invoke_function, routes, upstream_client};
 pub use table::RouteTable;
+pub use urls::FunctionUrls;

@@ -10,8 +10,12 @@ use bollard::Docker;
 
 use super::containers::{self, Deployment, Instance};
 use super::docker::DockerRuntime;
-use crate::app::AppState;
+use std::sync::Arc;
+
+use crate::build::templates::Templates;
+use crate::db::Db;
 use crate::db::releases::{self, Serving};
+use crate::git::locks::RepoLocks;
 
 /// How often the runtime is checked.
 pub const INTERVAL: Duration = Duration::from_secs(30);
@@ -23,8 +27,18 @@ pub struct Report {
     pub removed: usize,
 }
 
+/// What a pass reads and changes: the desired state, the push locks it respects, the
+/// templates (for ports and readiness), and the runtime it converges.
+#[derive(Debug, Clone)]
+pub struct Reconciler {
+    pub db: Db,
+    pub push_locks: Arc<RepoLocks>,
+    pub templates: Arc<Templates>,
+    pub runtime: Arc<super::Runtime>,
+}
+
 /// Runs forever: one pass now, then one every [`INTERVAL`].
-pub async fn run(state: AppState) {
+pub async fn run(state: Reconciler) {
     if let Err(error) = releases::fail_unfinished(&state.db).await {
         tracing::warn!(%error, "cannot close releases left unfinished");
     }
@@ -47,7 +61,7 @@ pub async fn run(state: AppState) {
 /// containers read after the lock is taken: a push in progress (a first one included, whose
 /// function has no current release yet) is left alone, and one that finished a moment ago is
 /// seen as it left things.
-pub async fn reconcile(state: &AppState) -> anyhow::Result<Report> {
+pub async fn reconcile(state: &Reconciler) -> anyhow::Result<Report> {
     let Some(runtime) = state.runtime.docker() else {
         return Ok(Report::default());
     };
@@ -83,7 +97,7 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<Report> {
 /// Brings one function with a current release to its containers: those of other releases go,
 /// missing ones are started, the router learns the live ones.
 async fn converge_function(
-    state: &AppState,
+    state: &Reconciler,
     runtime: &DockerRuntime,
     docker: &Docker,
     entry: &Serving,

@@ -137,7 +137,7 @@ async fn functions_are_listed_scaled_within_their_range_logged_and_deleted() {
         .args(["rm", "-f", &victim])
         .output()
         .expect("docker rm");
-    let report = lmnop::runtime::reconcile::reconcile(&app.state)
+    let report = lmnop::runtime::reconcile::reconcile(&app.state.reconciler())
         .await
         .expect("reconcile");
     assert_eq!(running(&name), 2, "{report:?}");
@@ -227,7 +227,7 @@ async fn a_function_with_options_is_reconciled_and_scaled() {
             .expect("docker rm");
     }
     assert_eq!(running(&name), 0);
-    let report = lmnop::runtime::reconcile::reconcile(&app.state)
+    let report = lmnop::runtime::reconcile::reconcile(&app.state.reconciler())
         .await
         .expect("reconcile");
     assert_eq!(report.restarted, std::slice::from_ref(&name), "{report:?}");

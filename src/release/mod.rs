@@ -1,90 +1,72 @@
-//! The push pipeline: what happens between git receiving a pack and git updating refs. The
-//! pre-receive hook hands each push here; the verdict accepts or rejects all its refs at once.
+//! Releases: what happens between git receiving a pack and git updating refs (stale check,
+//! validation, build, publish, deploy through the runtime seam, record). [`Releaser`] is the
+//! hook server's push handler; the verdict accepts or rejects all of a push's refs at once.
 
 mod deploy;
-mod output;
 mod stale;
 mod validate;
 
-pub use deploy::urls;
+pub use crate::git::output::{Output, Step, format_duration};
+pub use crate::git::receive::{Push, Quarantine, RefUpdate, Verdict, short_id};
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
-pub use output::{Output, Step, format_duration};
-use serde::{Deserialize, Serialize};
+use crate::build::templates::Templates;
+use crate::config::{BuildArgs, CaCertificates, RegistryConfig};
+use crate::db::Db;
+use crate::engine::Engine;
+use crate::router::FunctionUrls;
+use crate::runtime::Runtime;
+use crate::secrets::SecretStore;
 
-use crate::app::AppState;
-use crate::db::users::User;
-use crate::domain::FunctionName;
-
-/// A ref update as git gives it to the pre-receive hook.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefUpdate {
-    pub old: String,
-    pub new: String,
-    pub name: String,
-}
-
-impl RefUpdate {
-    pub fn is_delete(&self) -> bool {
-        self.new.bytes().all(|b| b == b'0')
-    }
-
-    pub fn is_create(&self) -> bool {
-        self.old.bytes().all(|b| b == b'0')
-    }
-
-    fn short_new(&self) -> &str {
-        short_id(&self.new)
-    }
-}
-
-/// The first seven characters of an object id, as git abbreviates them (the whole text when
-/// shorter, so it never panics).
-pub fn short_id(id: &str) -> &str {
-    id.get(..7).unwrap_or(id)
-}
-
-/// Git's quarantine variables, where the objects of a push wait until it is accepted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Quarantine {
-    pub object_directory: Option<String>,
-    pub alternate_object_directories: Option<String>,
-    pub quarantine_path: Option<String>,
-}
-
-impl Quarantine {
-    /// The directory holding the push's new objects.
-    pub fn object_directory(&self) -> Option<PathBuf> {
-        self.object_directory
-            .as_deref()
-            .or(self.quarantine_path.as_deref())
-            .filter(|path| !path.is_empty())
-            .map(PathBuf::from)
-    }
-}
-
-/// One push, as the git side knows it.
+/// The push pipeline with what it uses, built once by the composition root; it is the hook
+/// server's push handler.
 #[derive(Debug, Clone)]
-pub struct Push {
-    pub function: FunctionName,
-    pub repo: PathBuf,
-    pub user: User,
+pub struct Releaser {
+    pub db: Db,
+    pub templates: Arc<Templates>,
+    /// The engine that builds images.
+    pub engine: Arc<Engine>,
+    pub runtime: Arc<Runtime>,
+    pub secrets: SecretStore,
+    /// This installation's id, on every container it runs.
+    pub instance: String,
+    pub config: Arc<ReleaseConfig>,
 }
 
-/// Whether git may update the refs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Accept,
-    Reject,
+/// The settings a release reads.
+#[derive(Debug, Clone)]
+pub struct ReleaseConfig {
+    /// The branch whose pushes deploy.
+    pub deploy_branch: String,
+    /// Where images are pushed, when anywhere.
+    pub registry: Option<RegistryConfig>,
+    /// Operator build options.
+    pub build_args: BuildArgs,
+    /// Extra CA certificates handed to builds.
+    pub build_ca: Option<CaCertificates>,
+    /// What the push prints as the function's addresses.
+    pub urls: FunctionUrls,
 }
 
 /// The file at the root of the deploy branch that says how to build the function.
 pub const FUNCTION_FILE: &str = "function.yml";
 
+impl crate::git::receive::PushHandler for Releaser {
+    fn handle<'a>(
+        &'a self,
+        push: &'a Push,
+        updates: &'a [RefUpdate],
+        quarantine: &'a Quarantine,
+        out: &'a Output,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Verdict> + Send + 'a>> {
+        Box::pin(run(self, push, updates, quarantine, out))
+    }
+}
+
 /// Runs the pipeline for one push and says whether to accept it.
 pub async fn run(
-    state: &AppState,
+    state: &Releaser,
     push: &Push,
     updates: &[RefUpdate],
     quarantine: &Quarantine,
@@ -134,7 +116,7 @@ pub async fn run(
 
 /// Records the function of a push that stored refs without deploying (its first push may be
 /// of another branch), so its owner can reach the repository.
-async fn record_function(state: &AppState, push: &Push, out: &Output) -> Verdict {
+async fn record_function(state: &Releaser, push: &Push, out: &Output) -> Verdict {
     match crate::db::functions::ensure(&state.db, push.function.as_str(), push.user.id).await {
         Ok(_) => Verdict::Accept,
         Err(error) => {
@@ -166,19 +148,19 @@ async fn describe_stored(update: &RefUpdate, deploy_branch: &str, out: &Output) 
 
 /// A push to the deploy branch: check it, then build and deploy. Builds plug in here.
 async fn deploy_branch_push(
-    state: &AppState,
+    state: &Releaser,
     push: &Push,
     update: &RefUpdate,
     quarantine: &Quarantine,
     out: &Output,
 ) -> Verdict {
-    let secrets = state.secrets();
+    let secrets = &state.secrets;
     let Some((tree, spec)) = validate::validate(
         push.repo.clone(),
         update,
         quarantine,
         &state.templates,
-        &secrets,
+        secrets,
         out,
     )
     .await

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use gix::ObjectId;
 
+use super::Releaser;
 use super::{Output, Push, Quarantine, RefUpdate};
-use crate::app::AppState;
 use crate::build::image::{self, BuildInput};
 use crate::db::releases::{self, Outcome, Release, ReleaseStatus};
 use crate::runtime::Deployment;
@@ -30,7 +30,7 @@ struct Failure {
 
 /// Runs the release; true when the new version serves.
 pub async fn release(
-    state: &AppState,
+    state: &Releaser,
     push: &Push,
     update: &RefUpdate,
     quarantine: &Quarantine,
@@ -101,7 +101,7 @@ pub async fn release(
         Ok(()) => {
             out.success(&format!("{} v{} is live", push.function, release.number))
                 .await;
-            for url in urls(state, push.function.as_str()) {
+            for url in state.config.urls.of(push.function.as_str()) {
                 out.detail(&url).await;
             }
             true
@@ -148,24 +148,9 @@ impl Drop for Unfinished<'_> {
     }
 }
 
-/// Where a function answers: `NAME.<apps domain>` when set, and `/function/NAME`.
-pub fn urls(state: &AppState, function: &str) -> Vec<String> {
-    let base = crate::portal::base_url(state);
-    let mut urls = vec![format!("{base}/function/{function}")];
-    if let Some(domain) = &state.config.apps_domain {
-        let scheme = if base.starts_with("https:") {
-            "https"
-        } else {
-            "http"
-        };
-        urls.insert(0, format!("{scheme}://{function}.{domain}"));
-    }
-    urls
-}
-
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
 async fn run(
-    state: &AppState,
+    state: &Releaser,
     replicas: u32,
     push: &Push,
     update: &RefUpdate,
@@ -209,8 +194,8 @@ async fn run(
     );
     let repository_prefix = state
         .config
-        .runtime
-        .registry()
+        .registry
+        .as_ref()
         .map_or_else(|| "lmnop".to_owned(), |registry| registry.address.clone());
     let input = BuildInput {
         function: push.function.to_string(),
@@ -266,7 +251,7 @@ async fn run(
     }
 
     // Push to the registry, when there is one.
-    if let Some(registry) = state.config.runtime.registry() {
+    if let Some(registry) = &state.config.registry {
         let started = Instant::now();
         let step = out
             .step(&format!("Pushing {} to {}", built.image, registry.host()))
