@@ -160,6 +160,16 @@ async fn route_by_host(
     next.run(request).await
 }
 
+/// What builds images and runs functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seams {
+    /// The Docker engine builds, the configured runtime runs.
+    Real,
+    /// Nothing touches an engine: the fake builder and the fake runtime (in-process
+    /// replicas). For tests of everything around them.
+    Fake,
+}
+
 /// A server bound to its address, ready to run.
 pub struct Application {
     listener: TcpListener,
@@ -172,6 +182,11 @@ impl Application {
     /// Opens the data directory and database, creates the first admin when there are no users,
     /// and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with(config, Seams::Real).await
+    }
+
+    /// Like [`Application::build`], with the builder and runtime `seams` says.
+    pub async fn build_with(config: Config, seams: Seams) -> Result<Self, StartError> {
         let db = store::open_database(&config.data_dir, &config.database).await?;
         store::prepare_data_dir(&config.data_dir)?;
         // git runs hooks inside the repository: every path handed to it must be absolute.
@@ -214,21 +229,30 @@ impl Application {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a plain HTTP client builds");
-        let runtime = Arc::new(crate::runtime::Runtime::Docker(
-            crate::runtime::DockerRuntime::new(
-                engine.clone(),
-                crate::secrets::SecretStore::new(&config.data_dir),
-                routes.clone(),
-                http,
-                instance.clone(),
+        let secrets = crate::secrets::SecretStore::new(&config.data_dir);
+        let (builder, runtime) = match seams {
+            Seams::Real => (
+                crate::build::builder::Builder::Docker(engine.clone()),
+                crate::runtime::Runtime::Docker(crate::runtime::DockerRuntime::new(
+                    engine.clone(),
+                    secrets.clone(),
+                    routes.clone(),
+                    http,
+                    instance.clone(),
+                )),
             ),
-        ));
+            Seams::Fake => (
+                crate::build::builder::Builder::Fake,
+                crate::runtime::Runtime::Fake(crate::runtime::FakeRuntime::new(routes.clone())),
+            ),
+        };
+        let runtime = Arc::new(runtime);
         let releaser = crate::release::Releaser {
             db: db.clone(),
             templates: templates.clone(),
-            engine: engine.clone(),
+            builder: Arc::new(builder),
             runtime: runtime.clone(),
-            secrets: crate::secrets::SecretStore::new(&config.data_dir),
+            secrets,
             instance: instance.clone(),
             config: Arc::new(crate::release::ReleaseConfig {
                 deploy_branch: config.deploy_branch.clone(),

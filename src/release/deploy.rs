@@ -166,10 +166,6 @@ async fn run(
         .get(&spec.template)
         .cloned()
         .expect("validation accepts only installed templates");
-    let docker = state.engine.client().await.map_err(|error| Failure {
-        step: "build",
-        message: error.to_string(),
-    })?;
 
     // Build.
     let started = Instant::now();
@@ -210,18 +206,20 @@ async fn run(
         repository_prefix,
     };
     let mut tail = std::collections::VecDeque::new();
-    let built = image::build(&docker, &input, |line| {
-        out.detail_now(line);
-        if tail.len() == TAIL_LINES {
-            tail.pop_front();
-        }
-        tail.push_back(line.to_owned());
-    })
-    .await
-    .map_err(|error| Failure {
-        step: "build",
-        message: error.to_string(),
-    })?;
+    let built = state
+        .builder
+        .build(&input, |line| {
+            out.detail_now(line);
+            if tail.len() == TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line.to_owned());
+        })
+        .await
+        .map_err(|error| Failure {
+            step: "build",
+            message: error.to_string(),
+        })?;
     timings.0.insert("build", started.elapsed().as_secs_f64());
     match &built.origin {
         image::Origin::Reused => {
@@ -256,14 +254,16 @@ async fn run(
         let step = out
             .step(&format!("Pushing {} to {}", built.image, registry.host()))
             .await;
-        let pushed = crate::build::registry::push(&docker, registry, &built.image, |line| {
-            out.detail_now(line);
-        })
-        .await
-        .map_err(|error| Failure {
-            step: "registry push",
-            message: format!("{error} (registry {})", registry.host()),
-        })?;
+        let pushed = state
+            .builder
+            .publish(registry, &built.image, |line| {
+                out.detail_now(line);
+            })
+            .await
+            .map_err(|error| Failure {
+                step: "registry push",
+                message: format!("{error} (registry {})", registry.host()),
+            })?;
         timings.0.insert("push", started.elapsed().as_secs_f64());
         if let Err(error) = releases::set_digest(&state.db, release.id, &pushed.digest).await {
             tracing::error!(%error, "cannot record the digest");

@@ -11,10 +11,10 @@ pub use crate::git::receive::{Push, Quarantine, RefUpdate, Verdict, short_id};
 
 use std::sync::Arc;
 
+use crate::build::builder::Builder;
 use crate::build::templates::Templates;
 use crate::config::{BuildArgs, CaCertificates, RegistryConfig};
 use crate::db::Db;
-use crate::engine::Engine;
 use crate::router::FunctionUrls;
 use crate::runtime::Runtime;
 use crate::secrets::SecretStore;
@@ -25,8 +25,8 @@ use crate::secrets::SecretStore;
 pub struct Releaser {
     pub db: Db,
     pub templates: Arc<Templates>,
-    /// The engine that builds images.
-    pub engine: Arc<Engine>,
+    /// What builds and publishes images.
+    pub builder: Arc<Builder>,
     pub runtime: Arc<Runtime>,
     pub secrets: SecretStore,
     /// This installation's id, on every container it runs.

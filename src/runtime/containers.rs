@@ -40,6 +40,9 @@ pub enum RuntimeError {
     NoAddress(String),
     #[error("{0}")]
     Unreachable(crate::engine::EngineError),
+    /// The fake runtime could not start a replica.
+    #[error("the fake runtime failed: {0}")]
+    Fake(String),
 }
 
 impl From<bollard::errors::Error> for RuntimeError {

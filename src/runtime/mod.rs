@@ -1,16 +1,18 @@
 //! Where functions run, behind one seam: [`Runtime`] deploys a release (start, wait until it
 //! answers, switch the router, stop the old one), scales it, removes a function, and says what
 //! runs. The docker runtime runs containers on the engine that built the image; the OpenFaaS
-//! runtime is to come as a second variant.
+//! runtime is to come as another variant; the fake runtime serves tests that have no engine.
 
 pub mod containers;
 mod docker;
+pub mod fake;
 pub mod health;
 pub mod reconcile;
 pub mod scale;
 
 pub use containers::{Deployment, Instance, RuntimeError};
 pub use docker::{DeployError, DockerRuntime};
+pub use fake::FakeRuntime;
 
 use crate::domain::FunctionName;
 
@@ -18,6 +20,8 @@ use crate::domain::FunctionName;
 #[derive(Debug)]
 pub enum Runtime {
     Docker(DockerRuntime),
+    /// In-process replicas, for tests where no engine runs.
+    Fake(FakeRuntime),
 }
 
 impl Runtime {
@@ -27,6 +31,7 @@ impl Runtime {
     pub async fn deploy(&self, deployment: &Deployment) -> Result<(), DeployError> {
         match self {
             Self::Docker(docker) => docker.deploy(deployment).await,
+            Self::Fake(fake) => fake.deploy(deployment).await,
         }
     }
 
@@ -34,6 +39,7 @@ impl Runtime {
     pub async fn scale(&self, deployment: &Deployment) -> Result<(), scale::ScaleError> {
         match self {
             Self::Docker(docker) => docker.scale(deployment).await,
+            Self::Fake(fake) => fake.scale(deployment).await,
         }
     }
 
@@ -41,6 +47,10 @@ impl Runtime {
     pub async fn remove(&self, function: &FunctionName) -> Result<(), RuntimeError> {
         match self {
             Self::Docker(docker) => docker.remove_function(function).await,
+            Self::Fake(fake) => {
+                fake.remove(function);
+                Ok(())
+            }
         }
     }
 
@@ -48,6 +58,15 @@ impl Runtime {
     pub fn docker(&self) -> Option<&DockerRuntime> {
         match self {
             Self::Docker(docker) => Some(docker),
+            Self::Fake(_) => None,
+        }
+    }
+
+    /// The fake runtime, for tests that look at what it runs.
+    pub fn fake(&self) -> Option<&FakeRuntime> {
+        match self {
+            Self::Docker(_) => None,
+            Self::Fake(fake) => Some(fake),
         }
     }
 }

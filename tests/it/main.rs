@@ -16,6 +16,7 @@ mod functions_api;
 mod git;
 mod git_hostile;
 mod gitutil;
+mod pipeline;
 mod portal;
 mod registry;
 mod router;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lmnop::app::Application;
+use lmnop::app::{Application, Seams};
 use lmnop::config::{Config, DatabaseConfig};
 use lmnop::domain::Secret;
 use rand::Rng;
@@ -175,6 +175,7 @@ pub struct TestApp {
     pub state: lmnop::app::AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    seams: Seams,
 }
 
 impl TestApp {
@@ -220,6 +221,7 @@ impl TestApp {
             state,
             shutdown,
             task,
+            seams,
             ..
         } = self;
         if let Some(shutdown) = shutdown {
@@ -230,7 +232,7 @@ impl TestApp {
         }
         let mut config = (*state.config).clone();
         config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        start(config, dir, db).await
+        start(config, dir, db, seams).await
     }
 
     /// Shuts the server down gracefully and waits for it.
@@ -248,8 +250,18 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A server on the fake builder and runtime: nothing touches an engine, functions answer from
+/// in-process replicas.
+pub async fn spawn_fake_app() -> TestApp {
+    spawn_app_on(Seams::Fake, |_| {}).await
+}
+
 /// A server whose configuration `adjust` changes first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(Seams::Real, adjust).await
+}
+
+async fn spawn_app_on(seams: Seams, adjust: impl FnOnce(&mut Config)) -> TestApp {
     init_logs();
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
@@ -259,11 +271,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     config.hook_binary = PathBuf::from(env!("CARGO_BIN_EXE_lmnop"));
     adjust(&mut config);
-    start(config, dir, db).await
+    start(config, dir, db, seams).await
 }
 
-async fn start(config: Config, dir: TempDir, db: TestDatabase) -> TestApp {
-    let app = Application::build(config).await.expect("the app starts");
+async fn start(config: Config, dir: TempDir, db: TestDatabase, seams: Seams) -> TestApp {
+    let app = Application::build_with(config, seams)
+        .await
+        .expect("the app starts");
     let address = app.local_addr();
     let state = app.state().clone();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -277,6 +291,7 @@ async fn start(config: Config, dir: TempDir, db: TestDatabase) -> TestApp {
         state,
         shutdown: Some(shutdown),
         task: Some(task),
+        seams,
     }
 }
 

@@ -1,0 +1,230 @@
+//! The release pipeline on the fake builder and runtime: real git, a real server and database,
+//! no engine. What a push promises around the build and the deploy (a failed step keeps the
+//! previous release serving and the branch where it was; scaling converges) is checked here in
+//! every `cargo test`, through git, the router and the API only.
+
+use serde_json::Value;
+
+use crate::deploy_support::python_function;
+use crate::gitutil::{WorkTree, ls_remote, ref_id};
+use crate::support::{ADMIN_PASSWORD, TestApp, spawn_fake_app};
+
+/// `GET path` through the router; (status, body).
+async fn get(app: &TestApp, path: &str) -> (u16, String) {
+    let response = reqwest::get(app.url(path)).await.expect("lmnop answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+/// An API call as the admin; (status, JSON body or Null).
+async fn api(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, app.url(path))
+        .basic_auth("admin", Some(ADMIN_PASSWORD));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("the API answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The main branch's commit as the server has it.
+fn served_branch(work: &WorkTree, app: &TestApp, name: &str) -> Option<String> {
+    ref_id(
+        &ls_remote(&work.path, &app.admin_url(name)),
+        "refs/heads/main",
+    )
+}
+
+/// A first push that deploys v1, answering "one".
+async fn first_release(app: &TestApp, work: &WorkTree, name: &str, extra_yml: &str) -> String {
+    python_function(work, "one", extra_yml);
+    let v1 = work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains(&format!("success: {name} v1 is live")),
+        "{}",
+        push.stderr
+    );
+    assert_eq!(
+        get(app, &format!("/function/{name}/")).await,
+        (200, "one (v1)\n".to_owned())
+    );
+    v1
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_release_that_never_becomes_healthy_leaves_the_previous_one_serving() {
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    let v1 = first_release(&app, &work, "steady", "").await;
+
+    python_function(&work, "two", "");
+    work.write(
+        "function.yml",
+        "template: python3.12\nenvironment:\n  GREETING: two\n  FAKE_HEALTH: fail\n",
+    );
+    work.commit("v2 never answers");
+    let push = work.git(&["push", &app.admin_url("steady"), "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr
+            .contains("error: health check failed: the new version did not become healthy"),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("the previous release keeps serving"),
+        "{}",
+        push.stderr
+    );
+    assert!(!push.stderr.contains("success:"), "{}", push.stderr);
+    assert_eq!(
+        get(&app, "/function/steady/").await,
+        (200, "one (v1)\n".to_owned())
+    );
+    assert_eq!(served_branch(&work, &app, "steady"), Some(v1));
+
+    let (status, detail) = api(&app, reqwest::Method::GET, "/api/v1/functions/steady", None).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["release"], 1, "{detail}");
+    assert_eq!(detail["releases"][0]["number"], 2, "{detail}");
+    assert_eq!(detail["releases"][0]["status"], "failed", "{detail}");
+    let error = detail["releases"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("health check: "), "{detail}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_build_leaves_the_previous_release_serving_and_the_branch_unmoved() {
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    let v1 = first_release(&app, &work, "sturdy", "").await;
+
+    python_function(&work, "two", "");
+    work.write(lmnop::build::builder::FAKE_FAILING_FILE, "\n");
+    work.commit("v2 does not build");
+    let push = work.git(&["push", &app.admin_url("sturdy"), "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr
+            .contains("error: build failed: a RUN step exited with code 1"),
+        "{}",
+        push.stderr
+    );
+    assert_eq!(
+        get(&app, "/function/sturdy/").await,
+        (200, "one (v1)\n".to_owned())
+    );
+    assert_eq!(served_branch(&work, &app, "sturdy"), Some(v1));
+    let (_, detail) = api(&app, reqwest::Method::GET, "/api/v1/functions/sturdy", None).await;
+    assert_eq!(detail["release"], 1, "{detail}");
+    assert_eq!(detail["releases"][0]["status"], "failed", "{detail}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_good_push_after_a_failed_one_serves_the_new_release() {
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    first_release(&app, &work, "onward", "").await;
+    python_function(&work, "three", "");
+    let v3 = work.commit("v3");
+    let push = work.git(&["push", &app.admin_url("onward"), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("success: onward v2 is live"),
+        "{}",
+        push.stderr
+    );
+    assert_eq!(
+        get(&app, "/function/onward/").await,
+        (200, "three (v2)\n".to_owned())
+    );
+    assert_eq!(served_branch(&work, &app, "onward"), Some(v3));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scaling_converges_and_later_pushes_keep_the_number() {
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    first_release(&app, &work, "wide", "scaling: {min: 1, max: 3}\n").await;
+    let runtime = app.state.runtime.fake().expect("the fake runtime");
+
+    let scale = "/api/v1/functions/wide/scale";
+    let (status, body) = api(
+        &app,
+        reqwest::Method::PUT,
+        scale,
+        Some(serde_json::json!({"replicas": 3})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(runtime.running("wide"), Some((1, 3)));
+    for _ in 0..6 {
+        assert_eq!(
+            get(&app, "/function/wide/").await,
+            (200, "one (v1)\n".to_owned())
+        );
+    }
+    let (status, body) = api(
+        &app,
+        reqwest::Method::PUT,
+        scale,
+        Some(serde_json::json!({"replicas": 4})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("may run 1 to 3"),
+        "{body}"
+    );
+    let (status, _) = api(
+        &app,
+        reqwest::Method::PUT,
+        scale,
+        Some(serde_json::json!({"replicas": 2})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(runtime.running("wide"), Some((1, 2)));
+
+    python_function(&work, "two", "scaling: {min: 1, max: 3}\n");
+    work.commit("v2");
+    let push = work.git(&["push", &app.admin_url("wide"), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("Starting 2 containers of v2"),
+        "{}",
+        push.stderr
+    );
+    assert_eq!(runtime.running("wide"), Some((2, 2)));
+
+    let (status, _) = api(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/v1/functions/wide",
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(runtime.running("wide"), None);
+    assert_eq!(get(&app, "/function/wide/").await.0, 404);
+    app.stop().await;
+}
