@@ -19,63 +19,60 @@ use crate::git::repos::{RepoError, Repos};
 use crate::http::{self, Metrics};
 use crate::store::{self, StoreError};
 
-/// What every handler can reach. Cheap to clone.
+/// The composition root: every part, built once in [`Application::build_with`], and the
+/// state each feature's handlers get from it (`FromRef`). Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub accounts: Accounts,
     pub metrics: Arc<Metrics>,
-    pub repos: Arc<Repos>,
     pub hooks: Arc<HookServer>,
+    /// One push, scale or delete at a time per function.
     pub push_locks: Arc<RepoLocks>,
-    pub templates: Arc<Templates>,
-    pub engine: Arc<crate::engine::Engine>,
+    /// What the router sends requests to, as the runtime sets it.
     pub routes: Arc<crate::router::RouteTable>,
     /// Where functions run.
     pub runtime: Arc<crate::runtime::Runtime>,
-    /// The push pipeline (the hook server's push handler).
+    /// Releases: the push pipeline (the hook server's push handler), scale, delete and the
+    /// reconciler.
     pub releaser: crate::release::Releaser,
-    /// The router's client to functions' containers (keeps connections alive).
-    pub upstream: crate::router::Upstream,
     /// This installation's id, on every container it runs.
     pub instance: String,
+    /// The state of each feature's handlers.
+    pub git: crate::git::GitState,
+    pub api: crate::api::ApiState,
+    pub portal: crate::portal::PortalState,
+    pub router: crate::router::RouterState,
 }
 
 impl AppState {
     /// The function secrets.
     pub fn secrets(&self) -> crate::secrets::SecretStore {
-        crate::secrets::SecretStore::new(&self.config.data_dir)
-    }
-
-    /// The reconciler, with what it reads and changes.
-    pub fn reconciler(&self) -> crate::runtime::reconcile::Reconciler {
-        crate::runtime::reconcile::Reconciler {
-            db: self.db.clone(),
-            push_locks: self.push_locks.clone(),
-            templates: self.templates.clone(),
-            runtime: self.runtime.clone(),
-        }
+        self.releaser.secrets.clone()
     }
 }
 
-impl axum::extract::FromRef<AppState> for Accounts {
-    fn from_ref(state: &AppState) -> Self {
-        state.accounts.clone()
-    }
+macro_rules! hand_over {
+    ($($part:ty => $field:ident),* $(,)?) => {
+        $(
+            impl axum::extract::FromRef<AppState> for $part {
+                fn from_ref(state: &AppState) -> Self {
+                    state.$field.clone()
+                }
+            }
+        )*
+    };
 }
 
-impl axum::extract::FromRef<AppState> for crate::git::GitState {
-    fn from_ref(state: &AppState) -> Self {
-        Self {
-            db: state.db.clone(),
-            accounts: state.accounts.clone(),
-            repos: state.repos.clone(),
-            hooks: state.hooks.clone(),
-            push_locks: state.push_locks.clone(),
-            max_push_bytes: state.config.max_push_bytes,
-        }
-    }
+hand_over! {
+    Accounts => accounts,
+    Db => db,
+    Arc<Metrics> => metrics,
+    crate::git::GitState => git,
+    crate::api::ApiState => api,
+    crate::portal::PortalState => portal,
+    crate::router::RouterState => router,
 }
 
 /// Why the server could not start.
@@ -118,46 +115,15 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(http::health::show_health))
         .route("/metrics", get(http::metrics::show_metrics))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             http::metrics::track_requests,
         ))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            route_by_host,
+            state.router.clone(),
+            crate::router::route_by_host,
         ))
         .with_state(state)
-}
-
-/// `NAME.<apps domain>` goes to function NAME, whatever the path; other hosts go on.
-async fn route_by_host(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    if let Some(domain) = state.config.apps_domain.as_deref() {
-        let host = request
-            .headers()
-            .get(axum::http::header::HOST)
-            .and_then(|value| value.to_str().ok())
-            .map(|host| {
-                host.rsplit_once(':')
-                    .map_or(host, |(name, _)| name)
-                    .to_ascii_lowercase()
-            });
-        if let Some(name) = host
-            .as_deref()
-            .and_then(|host| host.strip_suffix(domain))
-            .and_then(|rest| rest.strip_suffix('.'))
-        {
-            // Only a single label: `a.b.apps…` and the bare domain are not functions.
-            if !name.contains('.') && !name.is_empty() {
-                let name = name.to_owned();
-                return crate::router::invoke_by_host(&state, &name, request).await;
-            }
-        }
-    }
-    next.run(request).await
 }
 
 /// What builds images and runs functions.
@@ -234,7 +200,7 @@ impl Application {
             Seams::Real => (
                 crate::build::builder::Builder::Docker(engine.clone()),
                 crate::runtime::Runtime::Docker(crate::runtime::DockerRuntime::new(
-                    engine.clone(),
+                    engine,
                     secrets.clone(),
                     routes.clone(),
                     http,
@@ -247,39 +213,76 @@ impl Application {
             ),
         };
         let runtime = Arc::new(runtime);
+        let repos = Arc::new(repos);
+        let push_locks = Arc::new(RepoLocks::default());
+        let metrics = Metrics::new();
+        let urls = crate::router::FunctionUrls {
+            base: config.base_url(),
+            apps_domain: config.apps_domain.clone(),
+        };
         let releaser = crate::release::Releaser {
             db: db.clone(),
             templates: templates.clone(),
             builder: Arc::new(builder),
             runtime: runtime.clone(),
             secrets,
+            push_locks: push_locks.clone(),
+            repos: repos.clone(),
             instance: instance.clone(),
             config: Arc::new(crate::release::ReleaseConfig {
                 deploy_branch: config.deploy_branch.clone(),
                 registry: config.runtime.registry().cloned(),
                 build_args: config.build_args.clone(),
                 build_ca: config.build_ca.clone(),
-                urls: crate::router::FunctionUrls {
-                    base: config.base_url(),
-                    apps_domain: config.apps_domain.clone(),
-                },
+                urls,
             }),
+        };
+        let git = crate::git::GitState {
+            db: db.clone(),
+            accounts: accounts.clone(),
+            repos,
+            hooks: hooks.clone(),
+            push_locks: push_locks.clone(),
+            max_push_bytes: config.max_push_bytes,
+        };
+        let api = crate::api::ApiState {
+            db: db.clone(),
+            releaser: releaser.clone(),
+        };
+        let portal = crate::portal::PortalState {
+            templates,
+            site: Arc::new(crate::portal::Site {
+                base_url: config.base_url(),
+                deploy_branch: config.deploy_branch.clone(),
+                apps_domain: config.apps_domain.clone(),
+            }),
+        };
+        let https = config
+            .public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https:"));
+        let router_state = crate::router::RouterState {
+            routes: routes.clone(),
+            upstream: crate::router::upstream_client(),
+            metrics: metrics.clone(),
+            apps_domain: config.apps_domain.clone(),
+            forwarded_proto: if https { "https" } else { "http" },
         };
         let state = AppState {
             config: Arc::new(config),
             db,
             accounts,
-            metrics: Metrics::new(),
-            repos: Arc::new(repos),
+            metrics,
             hooks,
-            push_locks: Arc::new(RepoLocks::default()),
-            templates,
-            engine,
+            push_locks,
             routes,
             runtime,
             releaser,
-            upstream: crate::router::upstream_client(),
             instance,
+            git,
+            api,
+            portal,
+            router: router_state,
         };
         Ok(Self {
             router: router(state.clone()),
@@ -311,7 +314,7 @@ impl Application {
                 .clone()
                 .serve(self.hook_listener, Arc::new(self.state.releaser.clone())),
         );
-        let reconciler = tokio::spawn(crate::runtime::reconcile::run(self.state.reconciler()));
+        let reconciler = tokio::spawn(crate::release::reconcile::run(self.state.releaser.clone()));
         tracing::info!(%address, "lmnop is listening");
         let service = self
             .router

@@ -1,10 +1,12 @@
 //! Accounts: creating and changing users, API tokens, and the one authentication rule that
 //! git, the API and the portal share.
 
+pub mod access;
 mod cache;
 mod passwords;
 mod tokens;
 
+pub use access::can_see;
 pub use tokens::random_password;
 
 pub use passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, PasswordError, Passwords};

@@ -9,14 +9,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
+use super::ApiState;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::functions::Function;
 use crate::db::releases::{self, Release};
-use crate::db::users::{Role, User};
+use crate::db::users::User;
 use crate::http::AppError;
 use crate::http::auth::BasicUser;
-use crate::runtime::Deployment;
+use crate::release::ChangeError;
 
 /// A function as the API shows it.
 #[derive(Debug, Serialize)]
@@ -89,6 +89,16 @@ pub struct Scaled {
     replicas: u32,
 }
 
+/// The status of a refused or failed change.
+fn change_error(error: ChangeError) -> AppError {
+    match error {
+        ChangeError::NoRelease(_) | ChangeError::Busy(_) => AppError::Conflict(error.to_string()),
+        ChangeError::OutOfRange { .. } => AppError::BadRequest(error.to_string()),
+        ChangeError::Runtime(..) => AppError::Unavailable(error.to_string()),
+        ChangeError::Database(error) => db_error(error),
+    }
+}
+
 fn db_error(error: sqlx::Error) -> AppError {
     AppError::Unexpected(error.into())
 }
@@ -100,26 +110,26 @@ fn not_found(name: &str) -> AppError {
 }
 
 /// The function, if `user` may see it (its owner or an administrator).
-async fn visible(state: &AppState, user: &User, name: &str) -> Result<Function, AppError> {
+async fn visible(state: &ApiState, user: &User, name: &str) -> Result<Function, AppError> {
     let function = crate::db::functions::find(&state.db, name)
         .await
         .map_err(db_error)?
         .ok_or_else(|| not_found(name))?;
-    if user.role == Role::Admin || function.owner_id == Some(user.id) {
+    if crate::accounts::can_see(user, &function) {
         Ok(function)
     } else {
         Err(not_found(name))
     }
 }
 
-async fn current(state: &AppState, function: &Function) -> Result<Option<Release>, AppError> {
+async fn current(state: &ApiState, function: &Function) -> Result<Option<Release>, AppError> {
     match function.current_release_id {
         Some(id) => releases::find(&state.db, id).await.map_err(db_error),
         None => Ok(None),
     }
 }
 
-async fn view(state: &AppState, function: Function) -> Result<FunctionView, AppError> {
+async fn view(state: &ApiState, function: Function) -> Result<FunctionView, AppError> {
     let release = current(state, &function).await?;
     let owner = match function.owner_id {
         Some(id) => crate::db::users::find_by_id(&state.db, id)
@@ -143,7 +153,7 @@ async fn view(state: &AppState, function: Function) -> Result<FunctionView, AppE
     })
 }
 
-async fn record(state: &AppState, user: &User, from: SocketAddr, action: &str, target: &str) {
+async fn record(state: &ApiState, user: &User, from: SocketAddr, action: &str, target: &str) {
     let entry = AuditEntry {
         actor: user.name.clone(),
         action: action.to_owned(),
@@ -157,10 +167,10 @@ async fn record(state: &AppState, user: &User, from: SocketAddr, action: &str, t
 
 /// `GET /api/v1/functions`: the caller's functions (every function for an administrator).
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     BasicUser(user): BasicUser,
 ) -> Result<Json<Vec<FunctionView>>, AppError> {
-    let owner = (user.role != Role::Admin).then_some(user.id);
+    let owner = crate::accounts::access::listed_owner(&user);
     let functions = crate::db::functions::list(&state.db, owner)
         .await
         .map_err(db_error)?;
@@ -173,7 +183,7 @@ pub async fn list(
 
 /// `GET /api/v1/functions/NAME`: the function and its releases, newest first.
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     BasicUser(user): BasicUser,
     Path(name): Path<String>,
 ) -> Result<Json<FunctionDetail>, AppError> {
@@ -189,7 +199,7 @@ pub async fn show(
 
 /// `GET /api/v1/functions/NAME/releases/N/log`: the release's whole build and deploy log.
 pub async fn log(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     BasicUser(user): BasicUser,
     Path((name, number)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
@@ -215,61 +225,70 @@ pub async fn log(
         .into_response())
 }
 
+/// Replica output lines shown by default, and the most one request may ask for.
+const LOG_LINES: usize = 100;
+const MAX_LOG_LINES: usize = 10_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsQuery {
+    lines: Option<usize>,
+}
+
+/// `GET /api/v1/functions/NAME/logs[?lines=N]`: the last lines each replica printed, under a
+/// `==> NAME vN replica I <==` header per replica.
+pub async fn logs(
+    State(state): State<ApiState>,
+    BasicUser(user): BasicUser,
+    Path(name): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<LogsQuery>,
+) -> Result<Response, AppError> {
+    let function = visible(&state, &user, &name).await?;
+    let lines = query.lines.unwrap_or(LOG_LINES).min(MAX_LOG_LINES);
+    let parsed = crate::domain::FunctionName::parse(&function.name)
+        .map_err(|error| AppError::Unexpected(error.into()))?;
+    let logs = state
+        .releaser
+        .runtime
+        .logs(&parsed, lines)
+        .await
+        .map_err(|error| AppError::Unavailable(format!("cannot read {name}'s output: {error}")))?;
+    let mut text = String::new();
+    for log in logs {
+        text.push_str(&format!(
+            "==> {name} v{} replica {} <==\n",
+            log.release, log.replica
+        ));
+        text.push_str(&log.text);
+        if !log.text.ends_with('\n') && !log.text.is_empty() {
+            text.push('\n');
+        }
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        text,
+    )
+        .into_response())
+}
+
 /// `PUT /api/v1/functions/NAME/scale` with `{"replicas": N}`: runs N containers of the serving
 /// release, N within the `scaling` range of its function.yml. New containers serve once healthy.
 pub async fn scale(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     BasicUser(user): BasicUser,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(name): Path<String>,
     Json(request): Json<ScaleRequest>,
 ) -> Result<Json<Scaled>, AppError> {
     let function = visible(&state, &user, &name).await?;
-    let release = current(&state, &function).await?.ok_or_else(|| {
-        AppError::Conflict(format!(
-            "{name} has no serving release yet; push to it first"
-        ))
-    })?;
-    let spec = release.config.clone();
-    let (min, max) = (spec.scaling.min, spec.scaling.max);
-    let replicas = u32::try_from(request.replicas)
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "{name} may run {min} to {max} containers (scaling in its function.yml), \
-                 not {}; change scaling.max and push to allow more",
-                request.replicas
-            ))
-        })?;
-    let Some(_held) = state.push_locks.try_lock(&name) else {
-        return Err(AppError::Conflict(format!(
-            "a push to {name} is in progress; scale when it has finished"
-        )));
-    };
-    let image = release
-        .image
-        .clone()
-        .ok_or_else(|| AppError::Conflict(format!("{name} v{} has no image", release.number)))?;
-    let template = state.templates.get(&spec.template);
-    let deployment = Deployment {
-        instance: state.instance.clone(),
-        function: name.clone(),
-        release: release.number,
-        image,
-        port: template.map_or(8080, |template| template.port),
-        readiness: template.and_then(|template| template.readiness_path.clone()),
-        spec,
-        replicas,
-    };
-    state
-        .runtime
-        .scale(&deployment)
+    let replicas = state
+        .releaser
+        .scale(&function, request.replicas)
         .await
-        .map_err(|error| AppError::Unavailable(format!("{name} was not scaled: {error}")))?;
-    crate::db::functions::set_desired_replicas(&state.db, function.id, i64::from(replicas))
-        .await
-        .map_err(db_error)?;
+        .map_err(change_error)?;
     record(
         &state,
         &user,
@@ -284,30 +303,17 @@ pub async fn scale(
 /// `DELETE /api/v1/functions/NAME`: stops its containers, forgets its routes, releases and
 /// repository. Images stay on the engine and in the registry.
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     BasicUser(user): BasicUser,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, AppError> {
     let function = visible(&state, &user, &name).await?;
-    let Some(_held) = state.push_locks.try_lock(&name) else {
-        return Err(AppError::Conflict(format!(
-            "a push to {name} is in progress; delete it when that has finished"
-        )));
-    };
-    // The database first: once the row is gone the reconciler removes any container left.
-    crate::db::functions::delete(&state.db, function.id)
+    state
+        .releaser
+        .delete(&function)
         .await
-        .map_err(db_error)?;
-    if let Ok(parsed) = crate::domain::FunctionName::parse(&name) {
-        if let Err(error) = state.runtime.remove(&parsed).await {
-            // The row is gone: the reconciler removes what is left once the engine answers.
-            tracing::warn!(%error, function = name, "cannot stop the function's containers");
-        }
-        if let Err(error) = state.repos.remove(&parsed) {
-            tracing::error!(%error, function = name, "cannot remove the repository");
-        }
-    }
+        .map_err(change_error)?;
     record(&state, &user, from, "function.delete", &name).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,17 +1,33 @@
 //! The JSON API for scripts and the command line: list functions, read a function and its
-//! releases, read a release's full build log, scale, delete. Errors are JSON, `{"error": "…"}`. Basic auth with a password or an
+//! releases, read a release's full build log and what its replicas print, scale, delete. Errors are JSON, `{"error": "…"}`. Basic auth with a password or an
 //! API token; a function is visible to its owner and administrators only (404 to anyone else).
 
 mod error;
 mod functions;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::{any, get, put};
 
-use crate::app::AppState;
+use crate::accounts::Accounts;
+use crate::db::Db;
+use crate::release::Releaser;
 
-/// The API's routes, under `/api/v1`.
-pub fn routes() -> Router<AppState> {
+/// What the API uses; the composition root hands it over (`FromRef`).
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    pub db: Db,
+    /// Scales and deletes through the release module; knows the runtime and the URLs.
+    pub releaser: Releaser,
+}
+
+/// The API's routes, under `/api/v1`, for any server state that can hand over an [`ApiState`].
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ApiState: FromRef<S>,
+    Accounts: FromRef<S>,
+{
     Router::new()
         .route("/api/v1/functions", get(functions::list))
         .route(
@@ -23,6 +39,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/functions/{name}/releases/{number}/log",
             get(functions::log),
         )
+        .route("/api/v1/functions/{name}/logs", get(functions::logs))
         .route("/api/v1/{*rest}", any(unknown_endpoint))
         .layer(axum::middleware::map_response(error::json_errors))
 }

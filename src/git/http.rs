@@ -21,7 +21,7 @@ use super::repos::Repos;
 use super::service::{self, Service, ServiceBody, ServiceOptions};
 use crate::accounts::Accounts;
 use crate::db::Db;
-use crate::db::users::{Role, User};
+use crate::db::users::User;
 use crate::domain::FunctionName;
 use crate::http::AppError;
 use crate::http::auth::BasicUser;
@@ -92,8 +92,8 @@ async fn authorize(
         .await
         .map_err(|error| AppError::Unexpected(error.into()))?;
     let allowed = match function {
-        Some(function) => user.role == Role::Admin || function.owner_id == Some(user.id),
-        None if state.repos.exists(name) => user.role == Role::Admin,
+        Some(function) => crate::accounts::can_see(user, &function),
+        None if state.repos.exists(name) => crate::accounts::access::can_see_unowned(user),
         None => access == Access::Write,
     };
     if allowed {

@@ -3,10 +3,10 @@
 use axum::extract::State;
 
 use super::AppError;
-use crate::app::AppState;
+use crate::db::Db;
 
-pub async fn show_health(State(state): State<AppState>) -> Result<&'static str, AppError> {
-    match state.db.ping().await {
+pub async fn show_health(State(db): State<Db>) -> Result<&'static str, AppError> {
+    match db.ping().await {
         Ok(()) => Ok("ok\n"),
         Err(error) => {
             tracing::warn!(%error, "health check: database unreachable");

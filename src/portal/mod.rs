@@ -1,57 +1,63 @@
-//! The web pages, rendered on the server with askama templates from `templates/`. So far the
-//! home page: how to push, and the templates this server builds from.
+//! The web pages, rendered on the server with askama templates from `templates/`: one file per
+//! page, each taking the [`PortalState`] the composition root hands over, and one HTML error
+//! page for whatever fails under them. So far the home page: how to push, and the templates this
+//! server builds from.
 
-use askama::Template;
+mod error;
+mod home;
+
+use std::sync::Arc;
+
 use axum::Router;
-use axum::extract::State;
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::extract::FromRef;
+use axum::routing::{any, get};
 
-use crate::app::AppState;
+use crate::build::templates::Templates;
 use crate::http::AppError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(home))
+pub use error::html_errors;
+
+/// What the pages read.
+#[derive(Debug, Clone)]
+pub struct PortalState {
+    pub templates: Arc<Templates>,
+    pub site: Arc<Site>,
 }
 
-/// One installed function template, as the home page lists it.
-struct TemplateRow {
-    name: String,
-    description: String,
-    required_files: Vec<String>,
+/// How this server is reached, as the pages tell it.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// The public base URL, no trailing slash.
+    pub base_url: String,
+    /// The branch a push deploys.
+    pub deploy_branch: String,
+    /// Functions also answer at `NAME.<apps domain>`, when set.
+    pub apps_domain: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "home.html")]
-struct Home {
-    version: &'static str,
-    base_url: String,
-    branch: String,
-    apps_domain: Option<String>,
-    templates: Vec<TemplateRow>,
+/// The pages, for any server state that can hand over a [`PortalState`]. Errors are rendered
+/// as the HTML error page.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PortalState: FromRef<S>,
+{
+    Router::new()
+        .route("/", get(home::show))
+        .route("/portal", get(home::show))
+        .route("/portal/", get(home::show))
+        .route("/portal/{*rest}", any(unknown_page))
+        .layer(axum::middleware::map_response(html_errors))
 }
 
-async fn home(State(state): State<AppState>) -> Result<Response, AppError> {
-    let templates = state
-        .templates
-        .names()
-        .into_iter()
-        .filter_map(|name| state.templates.get(&name))
-        .map(|template| TemplateRow {
-            name: template.name.clone(),
-            description: template.description.clone(),
-            required_files: template.required_files.clone(),
-        })
-        .collect();
-    let page = Home {
-        version: env!("CARGO_PKG_VERSION"),
-        base_url: state.config.base_url(),
-        branch: state.config.deploy_branch.clone(),
-        apps_domain: state.config.apps_domain.clone(),
-        templates,
-    };
-    let html = page
-        .render()
-        .map_err(|error| AppError::Unexpected(error.into()))?;
-    Ok(Html(html).into_response())
+/// Any other page under `/portal`: the HTML 404 page, saying so.
+async fn unknown_page(uri: axum::http::Uri) -> AppError {
+    AppError::NotFound(format!("there is no page {}", uri.path()))
+}
+
+/// Renders a page, or answers the internal error page (the cause goes to the server log).
+fn render(page: &impl askama::Template) -> Result<axum::response::Html<String>, AppError> {
+    page.render()
+        .map(axum::response::Html)
+        .map_err(|error| AppError::Unexpected(error.into()))
 }

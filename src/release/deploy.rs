@@ -9,8 +9,11 @@ use std::time::Instant;
 use gix::ObjectId;
 
 use super::Releaser;
+use super::error::ReleaseError;
+use super::validate::Validated;
 use super::{Output, Push, Quarantine, RefUpdate};
 use crate::build::image::{self, BuildInput};
+use crate::build::templates::Template;
 use crate::db::releases::{self, Outcome, Release, ReleaseStatus};
 use crate::runtime::Deployment;
 use crate::spec::FunctionSpec;
@@ -22,22 +25,20 @@ const TAIL_LINES: usize = 20;
 #[derive(Debug, Default)]
 struct Timings(BTreeMap<&'static str, f64>);
 
-/// Why a release failed: the step and what the pusher should read.
-struct Failure {
-    step: &'static str,
-    message: String,
-}
-
 /// Runs the release; true when the new version serves.
 pub async fn release(
     state: &Releaser,
     push: &Push,
     update: &RefUpdate,
     quarantine: &Quarantine,
-    tree: ObjectId,
-    spec: FunctionSpec,
+    validated: Validated,
     out: &Output,
 ) -> bool {
+    let Validated {
+        tree,
+        spec,
+        template,
+    } = validated;
     let function =
         match crate::db::functions::ensure(&state.db, push.function.as_str(), push.user.id).await {
             Ok(function) => function,
@@ -74,6 +75,7 @@ pub async fn release(
         quarantine,
         tree,
         &spec,
+        &template,
         &release,
         &mut timings,
         out,
@@ -82,10 +84,7 @@ pub async fn release(
     let timings_json = serde_json::to_string(&timings.0).unwrap_or_default();
     let (status, error) = match &result {
         Ok(()) => (ReleaseStatus::Deployed, None),
-        Err(failure) => (
-            ReleaseStatus::Failed,
-            Some(format!("{}: {}", failure.step, failure.message)),
-        ),
+        Err(failure) => (ReleaseStatus::Failed, Some(failure.record())),
     };
     let outcome = Outcome {
         status,
@@ -107,7 +106,7 @@ pub async fn release(
             true
         }
         Err(failure) => {
-            out.error(&format!("{} failed: {}", failure.step, failure.message))
+            out.error(&format!("{} failed: {failure}", failure.step()))
                 .await;
             let serving = if function.current_release_id.is_some() {
                 "the previous release keeps serving"
@@ -157,16 +156,11 @@ async fn run(
     quarantine: &Quarantine,
     tree: ObjectId,
     spec: &FunctionSpec,
+    template: &Template,
     release: &Release,
     timings: &mut Timings,
     out: &Output,
-) -> Result<(), Failure> {
-    let template = state
-        .templates
-        .get(&spec.template)
-        .cloned()
-        .expect("validation accepts only installed templates");
-
+) -> Result<(), ReleaseError> {
     // Build.
     let started = Instant::now();
     let step = out
@@ -184,7 +178,7 @@ async fn run(
         .as_ref()
         .map_or_else(Vec::new, |ca| ca.pem().to_vec());
     let options = image::resolve_options(
-        &template,
+        template,
         &state.config.build_args.for_template(&template.name),
         &spec.options,
     );
@@ -215,11 +209,7 @@ async fn run(
             }
             tail.push_back(line.to_owned());
         })
-        .await
-        .map_err(|error| Failure {
-            step: "build",
-            message: error.to_string(),
-        })?;
+        .await?;
     timings.0.insert("build", started.elapsed().as_secs_f64());
     match &built.origin {
         image::Origin::Reused => {
@@ -260,9 +250,9 @@ async fn run(
                 out.detail_now(line);
             })
             .await
-            .map_err(|error| Failure {
-                step: "registry push",
-                message: format!("{error} (registry {})", registry.host()),
+            .map_err(|error| ReleaseError::Publish {
+                registry: registry.host().to_owned(),
+                error,
             })?;
         timings.0.insert("push", started.elapsed().as_secs_f64());
         if let Err(error) = releases::set_digest(&state.db, release.id, &pushed.digest).await {
@@ -291,14 +281,7 @@ async fn run(
         readiness: template.readiness_path.clone(),
         replicas,
     };
-    state
-        .runtime
-        .deploy(&deployment)
-        .await
-        .map_err(|error| Failure {
-            step: error.step(),
-            message: error.to_string(),
-        })?;
+    state.runtime.deploy(&deployment).await?;
     timings.0.insert("deploy", started.elapsed().as_secs_f64());
     step.done("healthy").await;
     Ok(())

@@ -1,13 +1,20 @@
 //! Releases: what happens between git receiving a pack and git updating refs (stale check,
-//! validation, build, publish, deploy through the runtime seam, record). [`Releaser`] is the
-//! hook server's push handler; the verdict accepts or rejects all of a push's refs at once.
+//! validation, build, publish, deploy through the runtime seam, record), and every later change
+//! to what runs (scale, delete, the reconciler) through the same seam and push lock.
+//! [`Releaser`] is the hook server's push handler; the verdict accepts or rejects all of a
+//! push's refs at once.
 
 mod deploy;
+pub mod error;
+mod manage;
+pub mod reconcile;
 mod stale;
 mod validate;
 
 pub use crate::git::output::{Output, Step, format_duration};
 pub use crate::git::receive::{Push, Quarantine, RefUpdate, Verdict, short_id};
+pub use error::{ReleaseError, Step as ReleaseStep};
+pub use manage::ChangeError;
 
 use std::sync::Arc;
 
@@ -15,6 +22,8 @@ use crate::build::builder::Builder;
 use crate::build::templates::Templates;
 use crate::config::{BuildArgs, CaCertificates, RegistryConfig};
 use crate::db::Db;
+use crate::git::locks::RepoLocks;
+use crate::git::repos::Repos;
 use crate::router::FunctionUrls;
 use crate::runtime::Runtime;
 use crate::secrets::SecretStore;
@@ -29,6 +38,10 @@ pub struct Releaser {
     pub builder: Arc<Builder>,
     pub runtime: Arc<Runtime>,
     pub secrets: SecretStore,
+    /// One push, scale or delete at a time per function (git's receive takes the same lock).
+    pub push_locks: Arc<RepoLocks>,
+    /// The repositories, removed with their function.
+    pub repos: Arc<Repos>,
     /// This installation's id, on every container it runs.
     pub instance: String,
     pub config: Arc<ReleaseConfig>,
@@ -155,7 +168,7 @@ async fn deploy_branch_push(
     out: &Output,
 ) -> Verdict {
     let secrets = &state.secrets;
-    let Some((tree, spec)) = validate::validate(
+    let Some(validated) = validate::validate(
         push.repo.clone(),
         update,
         quarantine,
@@ -167,7 +180,7 @@ async fn deploy_branch_push(
     else {
         return Verdict::Reject;
     };
-    if deploy::release(state, push, update, quarantine, tree, spec, out).await {
+    if deploy::release(state, push, update, quarantine, validated, out).await {
         Verdict::Accept
     } else {
         Verdict::Reject

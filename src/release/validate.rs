@@ -92,6 +92,15 @@ fn missing_files(
 }
 
 /// Checks the deploy-branch commit; prints every problem and returns the spec when all is well.
+/// A deploy-branch commit that passed every check: its tree, its parsed `function.yml`, and the
+/// installed template that spec names.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub tree: ObjectId,
+    pub spec: FunctionSpec,
+    pub template: crate::build::templates::Template,
+}
+
 pub async fn validate(
     repo: PathBuf,
     update: &RefUpdate,
@@ -99,7 +108,7 @@ pub async fn validate(
     templates: &Templates,
     secrets: &SecretStore,
     out: &Output,
-) -> Option<(ObjectId, FunctionSpec)> {
+) -> Option<Validated> {
     let step = out.step(&format!("Checking {FUNCTION_FILE}")).await;
     let read = {
         let (repo, commit, quarantine) = (repo.clone(), update.new.clone(), quarantine.clone());
@@ -173,7 +182,12 @@ pub async fn validate(
         spec.limits.memory_mib
     ))
     .await;
-    Some((tree, spec))
+    let template = template.clone();
+    Some(Validated {
+        tree,
+        spec,
+        template,
+    })
 }
 
 async fn unreadable<T>(error: &anyhow::Error, out: &Output) -> Option<T> {

@@ -1,11 +1,29 @@
-//! The router: `/function/NAME[/rest]` (and `NAME.<apps domain>`) proxied to the function's
-//! serving containers, with streaming bodies, keep-alive upstream connections, hop-by-hop
-//! headers removed and `X-Forwarded-*` set. Only a function's own containers can be reached.
+//! The router: `/function/NAME[/rest]` (and `NAME.<apps domain>`) proxied to what serves the
+//! function (the backends the runtime put in the [`RouteTable`]), with streaming bodies,
+//! keep-alive upstream connections, hop-by-hop headers removed and `X-Forwarded-*` set. Only a
+//! function's own backends can be reached.
 
+mod host;
 mod proxy;
 mod table;
 mod urls;
 
+use std::sync::Arc;
+
+pub use host::route_by_host;
 pub use proxy::{Upstream, invoke_by_host, invoke_function, routes, upstream_client};
-pub use table::RouteTable;
+pub use table::{Backend, RouteTable};
 pub use urls::FunctionUrls;
+
+/// What the router uses; the composition root hands it over (`FromRef`).
+#[derive(Debug, Clone)]
+pub struct RouterState {
+    pub routes: Arc<RouteTable>,
+    /// The pooled client to the backends.
+    pub upstream: Upstream,
+    pub metrics: Arc<crate::http::Metrics>,
+    /// `NAME.<apps domain>` goes to function NAME, when set.
+    pub apps_domain: Option<String>,
+    /// `X-Forwarded-Proto` as the public URL says (`https` or `http`).
+    pub forwarded_proto: &'static str,
+}

@@ -1,4 +1,4 @@
-//! Forwarding one request to a function's container.
+//! Forwarding one request to one of a function's backends.
 
 use axum::Router;
 use axum::body::Body;
@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
-use crate::app::AppState;
+use super::RouterState;
 use crate::domain::FunctionName;
 
 /// Headers that belong to one connection and are never forwarded (RFC 9110 7.6.1).
@@ -36,7 +36,12 @@ pub fn upstream_client() -> Upstream {
         .build(connector)
 }
 
-pub fn routes() -> Router<AppState> {
+/// The `/function/` routes, for any server state that can hand over a [`RouterState`].
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    RouterState: axum::extract::FromRef<S>,
+{
     Router::new()
         .route("/function/{name}", any(invoke_root))
         .route("/function/{name}/", any(invoke_root))
@@ -44,7 +49,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn invoke_root(
-    State(state): State<AppState>,
+    State(state): State<RouterState>,
     Path(name): Path<String>,
     request: Request,
 ) -> Response {
@@ -52,7 +57,7 @@ async fn invoke_root(
 }
 
 pub async fn invoke_function(
-    State(state): State<AppState>,
+    State(state): State<RouterState>,
     Path((name, _rest)): Path<(String, String)>,
     request: Request,
 ) -> Response {
@@ -69,7 +74,7 @@ fn raw_rest(path: &str) -> &str {
 }
 
 /// `NAME.<apps domain>`: the whole path goes to the function.
-pub async fn invoke_by_host(state: &AppState, name: &str, request: Request) -> Response {
+pub async fn invoke_by_host(state: &RouterState, name: &str, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     forward(state, name, &path, request).await
 }
@@ -82,7 +87,7 @@ fn not_found(name: &str) -> Response {
         .into_response()
 }
 
-async fn forward(state: &AppState, name: &str, path: &str, request: Request) -> Response {
+async fn forward(state: &RouterState, name: &str, path: &str, request: Request) -> Response {
     let Ok(name) = FunctionName::parse(name) else {
         return not_found(name);
     };
@@ -95,7 +100,7 @@ async fn forward(state: &AppState, name: &str, path: &str, request: Request) -> 
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    let url = format!("http://{backend}{path}{query}");
+    let url = backend.url(&format!("{path}{query}"));
     let client_ip = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -121,18 +126,7 @@ async fn forward(state: &AppState, name: &str, path: &str, request: Request) -> 
     }
     headers.insert(
         HeaderName::from_static("x-forwarded-proto"),
-        HeaderValue::from_static(
-            if state
-                .config
-                .public_url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("https:"))
-            {
-                "https"
-            } else {
-                "http"
-            },
-        ),
+        HeaderValue::from_static(state.forwarded_proto),
     );
     // A request that announces no body (most GETs) goes on without one, not as an empty
     // chunked stream: cheaper, and what the function expects.

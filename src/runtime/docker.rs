@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use super::containers::{self, Deployment, Instance, RuntimeError};
 use super::health;
+use super::scale::{ScaleError, Scaled};
+use super::{ReplicaLog, Running};
 use crate::domain::FunctionName;
 use crate::engine::{Engine, EngineError};
 use crate::router::RouteTable;
@@ -23,16 +25,6 @@ pub enum DeployError {
     /// The new version never answered; `message` says how, with its last output lines.
     #[error("the new version did not become healthy: {message}")]
     Unhealthy { message: String },
-}
-
-impl DeployError {
-    /// The pipeline step the failure belongs to, as the pusher reads it.
-    pub fn step(&self) -> &'static str {
-        match self {
-            Self::Engine(_) | Self::Start(_) => "deploy",
-            Self::Unhealthy { .. } => "health check",
-        }
-    }
 }
 
 /// Containers on one Docker engine, and the route table that sends traffic to them.
@@ -135,26 +127,66 @@ impl DockerRuntime {
     }
 
     /// See [`super::Runtime::scale`].
-    pub async fn scale(&self, deployment: &Deployment) -> Result<(), super::scale::ScaleError> {
-        let docker = self
-            .client()
-            .await
-            .map_err(super::scale::ScaleError::Engine)?;
-        let live = super::scale::live_instances(
-            &docker,
-            &self.instance,
-            &deployment.function,
-            deployment.release,
-            deployment.port,
-        )
-        .await?;
-        super::scale::converge(self, &docker, deployment, live).await?;
-        Ok(())
+    pub async fn scale(&self, deployment: &Deployment) -> Result<Scaled, ScaleError> {
+        let docker = self.client().await.map_err(ScaleError::Engine)?;
+        let mine = containers::list_function(&docker, &self.instance, &deployment.function).await?;
+        let (live, stale) = super::scale::sort_instances(&docker, deployment, mine).await;
+        containers::remove(&docker, &stale).await;
+        let was_serving = live.len();
+        let serving = super::scale::converge(self, &docker, deployment, live).await?;
+        Ok(Scaled {
+            was_serving,
+            serving: serving.len(),
+            removed: stale.len() + was_serving.saturating_sub(serving.len()),
+        })
+    }
+
+    /// See [`super::Runtime::list`].
+    pub async fn list(&self) -> Result<Vec<Running>, RuntimeError> {
+        let docker = self.client().await.map_err(RuntimeError::Unreachable)?;
+        let mut running: Vec<Running> = Vec::new();
+        for instance in containers::list(&docker, &self.instance).await? {
+            match running
+                .iter_mut()
+                .find(|r| r.function == instance.function && r.release == instance.release)
+            {
+                Some(entry) => entry.replicas += 1,
+                None => running.push(Running {
+                    function: instance.function,
+                    release: instance.release,
+                    replicas: 1,
+                }),
+            }
+        }
+        running.sort_by(|a, b| (&a.function, a.release).cmp(&(&b.function, b.release)));
+        Ok(running)
+    }
+
+    /// See [`super::Runtime::logs`].
+    pub async fn logs(
+        &self,
+        function: &FunctionName,
+        lines: usize,
+    ) -> Result<Vec<ReplicaLog>, RuntimeError> {
+        let docker = self.client().await.map_err(RuntimeError::Unreachable)?;
+        let mut mine =
+            containers::list_function(&docker, &self.instance, function.as_str()).await?;
+        mine.sort_by_key(|instance| (instance.release, instance.replica));
+        let mut logs = Vec::with_capacity(mine.len());
+        for instance in mine {
+            logs.push(ReplicaLog {
+                release: instance.release,
+                replica: instance.replica,
+                text: containers::last_logs(&docker, &instance.container_id, lines).await,
+            });
+        }
+        Ok(logs)
     }
 
     /// See [`super::Runtime::remove`].
     pub async fn remove_function(&self, function: &FunctionName) -> Result<(), RuntimeError> {
-        self.routes.set(function.as_str(), Vec::new());
+        self.routes
+            .set(function.as_str(), Vec::<std::net::SocketAddr>::new());
         let docker = self.client().await.map_err(RuntimeError::Unreachable)?;
         let mine = containers::list_function(&docker, &self.instance, function.as_str()).await?;
         containers::remove(&docker, &mine).await;

@@ -1,7 +1,8 @@
 //! The fake runtime: each replica is a tiny HTTP server in this process that answers every
 //! request with the function's `GREETING` (or its name) and release, so the router, the release
-//! pipeline, scaling and deletion can be tested where no engine runs. A release whose
-//! `environment` sets `FAKE_HEALTH=fail` never becomes healthy.
+//! pipeline, scaling, deletion and the reconciler can be tested where no engine runs. A release
+//! whose `environment` sets `FAKE_HEALTH=fail` never becomes healthy; [`FakeRuntime::crash`]
+//! stops a function's replicas the way a dying container would.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -9,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use super::containers::{Deployment, RuntimeError};
 use super::docker::DeployError;
-use super::scale::ScaleError;
+use super::scale::{ScaleError, Scaled};
+use super::{ReplicaLog, Running};
 use crate::domain::FunctionName;
 use crate::router::RouteTable;
 
@@ -18,7 +20,7 @@ pub const FAKE_HEALTH: &str = "FAKE_HEALTH";
 
 /// What runs for one function.
 #[derive(Debug)]
-struct Running {
+struct Function {
     release: i64,
     replicas: Vec<Replica>,
 }
@@ -27,6 +29,12 @@ struct Running {
 struct Replica {
     address: SocketAddr,
     server: tokio::task::JoinHandle<()>,
+}
+
+impl Replica {
+    fn is_alive(&self) -> bool {
+        !self.server.is_finished()
+    }
 }
 
 impl Drop for Replica {
@@ -39,7 +47,7 @@ impl Drop for Replica {
 #[derive(Debug)]
 pub struct FakeRuntime {
     routes: Arc<RouteTable>,
-    running: Mutex<HashMap<String, Running>>,
+    running: Mutex<HashMap<String, Function>>,
 }
 
 impl FakeRuntime {
@@ -50,14 +58,24 @@ impl FakeRuntime {
         }
     }
 
-    /// The release and number of replicas `function` runs, if any.
+    /// The release and number of live replicas `function` runs, if any.
     pub fn running(&self, function: &str) -> Option<(i64, usize)> {
-        self.lock()
-            .get(function)
-            .map(|running| (running.release, running.replicas.len()))
+        self.lock().get(function).map(|running| {
+            let live = running.replicas.iter().filter(|r| r.is_alive()).count();
+            (running.release, live)
+        })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Running>> {
+    /// Stops every replica of `function` without telling the router, as containers that die.
+    pub fn crash(&self, function: &str) {
+        if let Some(running) = self.lock().get(function) {
+            for replica in &running.replicas {
+                replica.server.abort();
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Function>> {
         self.running
             .lock()
             .expect("the fake runtime's map is never poisoned")
@@ -113,11 +131,11 @@ impl FakeRuntime {
             .map_err(DeployError::Start)?;
         self.routes.set(
             &deployment.function,
-            replicas.iter().map(|replica| replica.address).collect(),
+            replicas.iter().map(|replica| replica.address),
         );
         let old = self.lock().insert(
             deployment.function.clone(),
-            Running {
+            Function {
                 release: deployment.release,
                 replicas,
             },
@@ -127,40 +145,86 @@ impl FakeRuntime {
     }
 
     /// See [`super::Runtime::scale`].
-    pub async fn scale(&self, deployment: &Deployment) -> Result<(), ScaleError> {
+    pub async fn scale(&self, deployment: &Deployment) -> Result<Scaled, ScaleError> {
         let want = deployment.replicas as usize;
-        let have = self
-            .running(&deployment.function)
-            .filter(|(release, _)| *release == deployment.release)
-            .map_or(0, |(_, count)| count);
-        let started = if want > have {
-            Self::start(deployment, want - have).await?
-        } else {
-            Vec::new()
+        // What stopped or belongs to another release goes first.
+        let (mut live, mut removed) = {
+            let mut map = self.lock();
+            match map.remove(&deployment.function) {
+                Some(running) if running.release == deployment.release => {
+                    let total = running.replicas.len();
+                    let live: Vec<Replica> = running
+                        .replicas
+                        .into_iter()
+                        .filter(Replica::is_alive)
+                        .collect();
+                    let removed = total - live.len();
+                    (live, removed)
+                }
+                Some(other) => (Vec::new(), other.replicas.len()),
+                None => (Vec::new(), 0),
+            }
         };
-        let mut map = self.lock();
-        let running = map
-            .entry(deployment.function.clone())
-            .or_insert_with(|| Running {
-                release: deployment.release,
-                replicas: Vec::new(),
-            });
-        running.replicas.extend(started);
-        running.replicas.truncate(want);
+        let was_serving = live.len();
+        if want > live.len() {
+            live.extend(Self::start(deployment, want - live.len()).await?);
+        }
+        removed += live.len().saturating_sub(want);
+        live.truncate(want);
         self.routes.set(
             &deployment.function,
-            running
-                .replicas
-                .iter()
-                .map(|replica| replica.address)
-                .collect(),
+            live.iter().map(|replica| replica.address),
         );
-        Ok(())
+        let serving = live.len();
+        self.lock().insert(
+            deployment.function.clone(),
+            Function {
+                release: deployment.release,
+                replicas: live,
+            },
+        );
+        Ok(Scaled {
+            was_serving,
+            serving,
+            removed,
+        })
+    }
+
+    /// See [`super::Runtime::list`].
+    pub fn list(&self) -> Vec<Running> {
+        let mut list: Vec<Running> = self
+            .lock()
+            .iter()
+            .map(|(function, running)| Running {
+                function: function.clone(),
+                release: running.release,
+                replicas: running.replicas.len(),
+            })
+            .collect();
+        list.sort_by(|a, b| a.function.cmp(&b.function));
+        list
+    }
+
+    /// See [`super::Runtime::logs`]: one line per replica saying what it answers.
+    pub fn logs(&self, function: &FunctionName) -> Vec<ReplicaLog> {
+        let map = self.lock();
+        let Some(running) = map.get(function.as_str()) else {
+            return Vec::new();
+        };
+        (0u32..)
+            .zip(&running.replicas)
+            .map(|(index, replica)| ReplicaLog {
+                release: running.release,
+                replica: index,
+                text: format!("fake replica listening on {}\n", replica.address),
+            })
+            .collect()
     }
 
     /// See [`super::Runtime::remove`].
     pub fn remove(&self, function: &FunctionName) {
-        self.routes.set(function.as_str(), Vec::new());
+        self.routes
+            .set(function.as_str(), Vec::<std::net::SocketAddr>::new());
         let gone = self.lock().remove(function.as_str());
         drop(gone);
     }

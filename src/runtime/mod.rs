@@ -1,18 +1,20 @@
 //! Where functions run, behind one seam: [`Runtime`] deploys a release (start, wait until it
-//! answers, switch the router, stop the old one), scales it, removes a function, and says what
-//! runs. The docker runtime runs containers on the engine that built the image; the OpenFaaS
-//! runtime is to come as another variant; the fake runtime serves tests that have no engine.
+//! answers, switch the router, stop the old one), converges a release to its number of
+//! replicas (scaling, and the reconciler's repairs), removes a function, says what runs and
+//! what it printed, and tells the router where to send each function's requests. The docker
+//! runtime runs containers on the engine that built the image; the OpenFaaS runtime is to come
+//! as another variant; the fake runtime serves tests that have no engine.
 
 pub mod containers;
 mod docker;
 pub mod fake;
 pub mod health;
-pub mod reconcile;
 pub mod scale;
 
 pub use containers::{Deployment, Instance, RuntimeError};
 pub use docker::{DeployError, DockerRuntime};
 pub use fake::FakeRuntime;
+pub use scale::{ScaleError, Scaled};
 
 use crate::domain::FunctionName;
 
@@ -35,11 +37,34 @@ impl Runtime {
         }
     }
 
-    /// Brings the release's replicas to `deployment.replicas`; new ones serve once healthy.
-    pub async fn scale(&self, deployment: &Deployment) -> Result<(), scale::ScaleError> {
+    /// Brings the release to `deployment.replicas` healthy replicas: what stopped or belongs to
+    /// another release goes, missing replicas start and serve once healthy, and the router
+    /// learns the serving ones (after a restart it knows none). Scaling and the reconciler's
+    /// repairs both come here.
+    pub async fn scale(&self, deployment: &Deployment) -> Result<Scaled, ScaleError> {
         match self {
             Self::Docker(docker) => docker.scale(deployment).await,
             Self::Fake(fake) => fake.scale(deployment).await,
+        }
+    }
+
+    /// Every function this installation runs something of, with its release and count.
+    pub async fn list(&self) -> Result<Vec<Running>, RuntimeError> {
+        match self {
+            Self::Docker(docker) => docker.list().await,
+            Self::Fake(fake) => Ok(fake.list()),
+        }
+    }
+
+    /// The last `lines` lines each replica of `function` wrote, oldest replica first.
+    pub async fn logs(
+        &self,
+        function: &FunctionName,
+        lines: usize,
+    ) -> Result<Vec<ReplicaLog>, RuntimeError> {
+        match self {
+            Self::Docker(docker) => docker.logs(function, lines).await,
+            Self::Fake(fake) => Ok(fake.logs(function)),
         }
     }
 
@@ -54,14 +79,6 @@ impl Runtime {
         }
     }
 
-    /// The docker runtime, for what only it can do (the reconciler's container pass).
-    pub fn docker(&self) -> Option<&DockerRuntime> {
-        match self {
-            Self::Docker(docker) => Some(docker),
-            Self::Fake(_) => None,
-        }
-    }
-
     /// The fake runtime, for tests that look at what it runs.
     pub fn fake(&self) -> Option<&FakeRuntime> {
         match self {
@@ -69,4 +86,21 @@ impl Runtime {
             Self::Fake(fake) => Some(fake),
         }
     }
+}
+
+/// What runs of one release of one function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    pub function: String,
+    pub release: i64,
+    /// Replicas, started or stopped.
+    pub replicas: usize,
+}
+
+/// What one replica wrote last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaLog {
+    pub release: i64,
+    pub replica: u32,
+    pub text: String,
 }

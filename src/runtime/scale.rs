@@ -23,6 +23,17 @@ pub enum ScaleError {
     Unhealthy(String),
 }
 
+/// What converging a release did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scaled {
+    /// Healthy replicas of the release found serving before.
+    pub was_serving: usize,
+    /// Replicas serving now.
+    pub serving: usize,
+    /// Replicas removed: stopped ones, those of other releases, and extra ones.
+    pub removed: usize,
+}
+
 /// The number of containers a function runs: what its owner asked for, kept within the
 /// `scaling` range of the release's function.yml.
 pub fn replicas(desired: i64, spec: &FunctionSpec) -> u32 {
@@ -80,29 +91,34 @@ pub async fn converge(
     Ok(serving)
 }
 
-/// The running containers of `release` of `function`, with their addresses; containers that
-/// stopped or have no address are left out.
-pub async fn live_instances(
+/// The function's containers split into the release's running ones (addresses known) and the
+/// rest (stopped, unreachable, or of another release).
+pub async fn sort_instances(
     docker: &Docker,
-    instance_id: &str,
-    function: &str,
-    release: i64,
-    port: u16,
-) -> Result<Vec<Instance>, RuntimeError> {
+    deployment: &Deployment,
+    mine: Vec<Instance>,
+) -> (Vec<Instance>, Vec<Instance>) {
     let mut live = Vec::new();
-    for mut instance in containers::list(docker, instance_id).await? {
-        if instance.function != function || instance.release != release {
-            continue;
-        }
-        if !containers::is_running(docker, &instance.container_id).await {
-            continue;
-        }
-        if let Ok(address) = containers::address_of(docker, &instance.container_id, port).await {
-            instance.address = Some(address);
-            live.push(instance);
+    let mut stale = Vec::new();
+    for mut instance in mine {
+        let address = if instance.release == deployment.release
+            && containers::is_running(docker, &instance.container_id).await
+        {
+            containers::address_of(docker, &instance.container_id, deployment.port)
+                .await
+                .ok()
+        } else {
+            None
+        };
+        match address {
+            Some(address) => {
+                instance.address = Some(address);
+                live.push(instance);
+            }
+            None => stale.push(instance),
         }
     }
-    Ok(live)
+    (live, stale)
 }
 
 #[cfg(test)]

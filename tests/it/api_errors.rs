@@ -144,3 +144,47 @@ async fn success_and_pages_outside_the_api_keep_their_shape() {
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_unknown_page_is_an_html_404_page_with_the_path_escaped() {
+    let app = spawn_app().await;
+    let request = Request::get("/portal/%3Cscript%3Ex")
+        .body(Body::empty())
+        .expect("request");
+    let (status, content_type, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(body.contains("<h2>404 Not Found</h2>"), "{body}");
+    assert!(
+        body.contains("there is no page /portal/%3Cscript%3Ex"),
+        "{body}"
+    );
+    assert!(!body.contains("<script>"), "{body}");
+    assert!(body.contains("<footer>"), "the site's frame: {body}");
+}
+
+#[tokio::test]
+async fn the_portal_home_and_the_api_keep_their_own_error_shapes() {
+    let app = spawn_app().await;
+    let (status, content_type, body) = send(
+        &app,
+        Request::get("/portal/")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(body.contains("git push lmnop"), "{body}");
+    // The same kind of error under /api/v1 stays JSON.
+    let (status, content_type, body) = send(
+        &app,
+        admin(Request::get("/api/v1/nothing-here"))
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(content_type, "application/json");
+    assert!(error_of(&body).contains("/api/v1/nothing-here"), "{body}");
+}

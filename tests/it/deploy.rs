@@ -258,7 +258,7 @@ async fn after_a_restart_the_reconciler_restores_routes_and_containers_and_remov
 
     // Its containers gone (as after a host reboot), the function comes back by itself.
     remove_containers(&name).await;
-    let report = lmnop::runtime::reconcile::reconcile(&app.state.reconciler())
+    let report = lmnop::release::reconcile::reconcile(&app.state.releaser)
         .await
         .expect("reconcile");
     assert_eq!(report.restarted, std::slice::from_ref(&name));

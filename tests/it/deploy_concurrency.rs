@@ -127,7 +127,7 @@ async fn the_reconciler_leaves_a_first_push_in_progress_alone() {
     let held = app.state.push_locks.lock(&name).await;
     start_labelled_container(&app.state.instance, &name);
 
-    let report = lmnop::runtime::reconcile::reconcile(&app.state.reconciler())
+    let report = lmnop::release::reconcile::reconcile(&app.state.releaser)
         .await
         .expect("reconcile");
     assert_eq!(report.removed, 0, "{report:?}");
@@ -139,7 +139,7 @@ async fn the_reconciler_leaves_a_first_push_in_progress_alone() {
 
     // Once no push holds it, a container no current release owns goes.
     drop(held);
-    let report = lmnop::runtime::reconcile::reconcile(&app.state.reconciler())
+    let report = lmnop::release::reconcile::reconcile(&app.state.releaser)
         .await
         .expect("reconcile");
     assert_eq!(report.removed, 1, "{report:?}");

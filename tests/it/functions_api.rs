@@ -88,7 +88,7 @@ async fn functions_are_listed_scaled_within_their_range_logged_and_deleted() {
     let (status, body) = call(&app, reqwest::Method::PUT, &scale, ADMIN, three).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(running(&name), 3);
-    assert_eq!(app.state.routes.addresses(&name).len(), 3);
+    assert_eq!(app.state.routes.backends(&name).len(), 3);
     for _ in 0..6 {
         let (status, body) = get(&app, &format!("/function/{name}/"), None).await;
         assert_eq!((status, body.trim()), (200, "one"));
@@ -130,18 +130,18 @@ async fn functions_are_listed_scaled_within_their_range_logged_and_deleted() {
         "{}",
         push.stderr
     );
-    let gone = app.state.routes.addresses(&name).len();
+    let gone = app.state.routes.backends(&name).len();
     assert_eq!(gone, 2);
     let victim = containers_of(&name, false).remove(0);
     std::process::Command::new("docker")
         .args(["rm", "-f", &victim])
         .output()
         .expect("docker rm");
-    let report = lmnop::runtime::reconcile::reconcile(&app.state.reconciler())
+    let report = lmnop::release::reconcile::reconcile(&app.state.releaser)
         .await
         .expect("reconcile");
     assert_eq!(running(&name), 2, "{report:?}");
-    assert_eq!(app.state.routes.addresses(&name).len(), 2);
+    assert_eq!(app.state.routes.backends(&name).len(), 2);
 
     // Full logs, by number or vN.
     let (status, log) = call(
@@ -227,7 +227,7 @@ async fn a_function_with_options_is_reconciled_and_scaled() {
             .expect("docker rm");
     }
     assert_eq!(running(&name), 0);
-    let report = lmnop::runtime::reconcile::reconcile(&app.state.reconciler())
+    let report = lmnop::release::reconcile::reconcile(&app.state.releaser)
         .await
         .expect("reconcile");
     assert_eq!(report.restarted, std::slice::from_ref(&name), "{report:?}");

@@ -228,3 +228,100 @@ async fn scaling_converges_and_later_pushes_keep_the_number() {
     assert_eq!(get(&app, "/function/wide/").await.0, 404);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reconciler_brings_back_crashed_replicas_and_removes_what_no_release_owns() {
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    first_release(&app, &work, "phoenix", "scaling: {min: 1, max: 3}\n").await;
+    let runtime = app.state.runtime.fake().expect("the fake runtime");
+    let (status, body) = api(
+        &app,
+        reqwest::Method::PUT,
+        "/api/v1/functions/phoenix/scale",
+        Some(serde_json::json!({"replicas": 2})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Both replicas die; requests fail until the reconciler has run.
+    runtime.crash("phoenix");
+    assert_eq!(runtime.running("phoenix"), Some((1, 0)));
+    assert_eq!(get(&app, "/function/phoenix/").await.0, 502);
+    let report = lmnop::release::reconcile::reconcile(&app.state.releaser)
+        .await
+        .expect("reconcile");
+    assert_eq!(report.restarted, ["phoenix"], "{report:?}");
+    assert_eq!(report.removed, 2, "{report:?}");
+    assert_eq!(runtime.running("phoenix"), Some((1, 2)), "the asked number");
+    assert_eq!(
+        get(&app, "/function/phoenix/").await,
+        (200, "one (v1)\n".to_owned())
+    );
+
+    // Something runs that no release owns: the next pass removes it.
+    let stray = lmnop::runtime::Deployment {
+        instance: app.state.instance.clone(),
+        function: "stray".to_owned(),
+        release: 7,
+        image: "none".to_owned(),
+        spec: lmnop::spec::FunctionSpec {
+            template: "python3.12".to_owned(),
+            requests: lmnop::spec::Resources::DEFAULT_REQUESTS,
+            limits: lmnop::spec::Resources::DEFAULT_LIMITS,
+            environment: Default::default(),
+            secrets: Vec::new(),
+            options: Default::default(),
+            scaling: lmnop::spec::Scaling { min: 1, max: 1 },
+            health: lmnop::spec::Health::default(),
+        },
+        port: 8080,
+        readiness: None,
+        replicas: 1,
+    };
+    app.state.runtime.deploy(&stray).await.expect("deploy");
+    let report = lmnop::release::reconcile::reconcile(&app.state.releaser)
+        .await
+        .expect("reconcile");
+    assert_eq!(
+        report,
+        lmnop::release::reconcile::Report {
+            restarted: Vec::new(),
+            removed: 1
+        }
+    );
+    assert_eq!(runtime.running("stray"), None);
+    assert_eq!(get(&app, "/function/stray/").await.0, 404);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_s_replica_output_is_read_through_the_api() {
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    first_release(&app, &work, "chatty", "").await;
+    let response = reqwest::Client::new()
+        .get(app.url("/api/v1/functions/chatty/logs?lines=5"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .expect("logs");
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("text");
+    assert!(
+        text.starts_with("==> chatty v1 replica 0 <==\nfake replica listening on 127.0.0.1:"),
+        "{text}"
+    );
+    // Another user's function does not exist for them.
+    app.add_user("mallory", "mallory-password-1").await;
+    let response = reqwest::Client::new()
+        .get(app.url("/api/v1/functions/chatty/logs"))
+        .basic_auth("mallory", Some("mallory-password-1"))
+        .send()
+        .await
+        .expect("logs");
+    assert_eq!(response.status(), 404);
+    app.stop().await;
+}
