@@ -95,12 +95,8 @@ fn change_error(error: ChangeError) -> AppError {
         ChangeError::NoRelease(_) | ChangeError::Busy(_) => AppError::Conflict(error.to_string()),
         ChangeError::OutOfRange { .. } => AppError::BadRequest(error.to_string()),
         ChangeError::Runtime(..) => AppError::Unavailable(error.to_string()),
-        ChangeError::Database(error) => db_error(error),
+        ChangeError::Database(error) => error.into(),
     }
-}
-
-fn db_error(error: sqlx::Error) -> AppError {
-    AppError::Unexpected(error.into())
 }
 
 fn not_found(name: &str) -> AppError {
@@ -112,8 +108,7 @@ fn not_found(name: &str) -> AppError {
 /// The function, if `user` may see it (its owner or an administrator).
 async fn visible(state: &ApiState, user: &User, name: &str) -> Result<Function, AppError> {
     let function = crate::db::functions::find(&state.db, name)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| not_found(name))?;
     if crate::accounts::can_see(user, &function) {
         Ok(function)
@@ -124,7 +119,7 @@ async fn visible(state: &ApiState, user: &User, name: &str) -> Result<Function, 
 
 async fn current(state: &ApiState, function: &Function) -> Result<Option<Release>, AppError> {
     match function.current_release_id {
-        Some(id) => releases::find(&state.db, id).await.map_err(db_error),
+        Some(id) => releases::find(&state.db, id).await.map_err(AppError::from),
         None => Ok(None),
     }
 }
@@ -133,8 +128,7 @@ async fn view(state: &ApiState, function: Function) -> Result<FunctionView, AppE
     let release = current(state, &function).await?;
     let owner = match function.owner_id {
         Some(id) => crate::db::users::find_by_id(&state.db, id)
-            .await
-            .map_err(db_error)?
+            .await?
             .map(|user| user.name),
         None => None,
     };
@@ -171,9 +165,7 @@ pub async fn list(
     BasicUser(user): BasicUser,
 ) -> Result<Json<Vec<FunctionView>>, AppError> {
     let owner = crate::accounts::access::listed_owner(&user);
-    let functions = crate::db::functions::list(&state.db, owner)
-        .await
-        .map_err(db_error)?;
+    let functions = crate::db::functions::list(&state.db, owner).await?;
     let mut views = Vec::with_capacity(functions.len());
     for function in functions {
         views.push(view(&state, function).await?);
@@ -188,9 +180,7 @@ pub async fn show(
     Path(name): Path<String>,
 ) -> Result<Json<FunctionDetail>, AppError> {
     let function = visible(&state, &user, &name).await?;
-    let releases = releases::list(&state.db, function.id)
-        .await
-        .map_err(db_error)?;
+    let releases = releases::list(&state.db, function.id).await?;
     Ok(Json(FunctionDetail {
         function: view(&state, function).await?,
         releases: releases.into_iter().map(ReleaseView::from).collect(),
@@ -208,12 +198,10 @@ pub async fn log(
     let no_release = || AppError::NotFound(format!("{name} has no release {number}"));
     let number: i64 = wanted.parse().map_err(|_| no_release())?;
     let release = releases::find_number(&state.db, function.id, number)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(no_release)?;
     let log = releases::build_log(&state.db, release.id)
-        .await
-        .map_err(db_error)?
+        .await?
         .unwrap_or_default();
     Ok((
         [
@@ -245,8 +233,7 @@ pub async fn logs(
 ) -> Result<Response, AppError> {
     let function = visible(&state, &user, &name).await?;
     let lines = query.lines.unwrap_or(LOG_LINES).min(MAX_LOG_LINES);
-    let parsed = crate::domain::FunctionName::parse(&function.name)
-        .map_err(|error| AppError::Unexpected(error.into()))?;
+    let parsed = crate::domain::FunctionName::parse(&function.name).map_err(anyhow::Error::from)?;
     let logs = state
         .releaser
         .runtime

@@ -88,9 +88,7 @@ async fn authorize(
     name: &FunctionName,
     access: Access,
 ) -> Result<(), AppError> {
-    let function = crate::db::functions::find(&state.db, name.as_str())
-        .await
-        .map_err(|error| AppError::Unexpected(error.into()))?;
+    let function = crate::db::functions::find(&state.db, name.as_str()).await?;
     let allowed = match function {
         Some(function) => crate::accounts::can_see(user, &function),
         None if state.repos.exists(name) => crate::accounts::access::can_see_unowned(user),
@@ -146,7 +144,7 @@ async fn advertise_refs(
     };
     let refs = service::advertise(service, &repo, &options)
         .await
-        .map_err(|error| AppError::Unexpected(error.into()))?;
+        .map_err(anyhow::Error::from)?;
     let mut body = Vec::with_capacity(refs.len() + 64);
     if !protocol.as_deref().is_some_and(|p| p.contains("version=2")) {
         let announce = format!("# service={}\n", service.name());
@@ -233,7 +231,7 @@ async fn upload_pack(
         gzip,
         MAX_UPLOAD_REQUEST_BYTES,
     )
-    .map_err(|error| AppError::Unexpected(error.into()))?;
+    .map_err(anyhow::Error::from)?;
     Ok(respond(
         Service::UploadPack,
         running,
@@ -261,7 +259,7 @@ async fn receive_pack(
             .repos
             .create(&name)
             .await
-            .map_err(|error| AppError::Unexpected(error.into()))?
+            .map_err(anyhow::Error::from)?
     } else {
         state.repos.path(&name)
     };

@@ -41,7 +41,7 @@ where
             Err(AuthError::Disabled(name)) => Err(AppError::Forbidden(format!(
                 "the account {name} is disabled; ask an administrator to enable it"
             ))),
-            Err(AuthError::Database(error)) => Err(AppError::Unexpected(error.into())),
+            Err(AuthError::Database(error)) => Err(error.into()),
         }
     }
 }

@@ -24,6 +24,20 @@ pub enum AppError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// A database error is never the user's to read: logged once, answered as an internal error.
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Unexpected(error.into())
+    }
+}
+
+/// A page that cannot render is a bug: logged once, answered as an internal error.
+impl From<askama::Error> for AppError {
+    fn from(error: askama::Error) -> Self {
+        Self::Unexpected(error.into())
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = match &self {

@@ -57,7 +57,5 @@ async fn unknown_page(uri: axum::http::Uri) -> AppError {
 
 /// Renders a page, or answers the internal error page (the cause goes to the server log).
 fn render(page: &impl askama::Template) -> Result<axum::response::Html<String>, AppError> {
-    page.render()
-        .map(axum::response::Html)
-        .map_err(|error| AppError::Unexpected(error.into()))
+    Ok(axum::response::Html(page.render()?))
 }
