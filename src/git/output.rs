@@ -53,18 +53,14 @@ impl Output {
         }
     }
 
-    async fn send(&self, prefix: &str, text: &str) {
-        self.send_now(prefix, text);
-    }
-
     /// An indented detail line, from synchronous code (build log callbacks).
     pub fn detail_now(&self, text: &str) {
         self.send_now("       ", text);
     }
 
     /// A heading: `-----> text`.
-    pub async fn step(&self, text: &str) -> Step<'_> {
-        self.send("-----> ", text).await;
+    pub fn step(&self, text: &str) -> Step<'_> {
+        self.send_now("-----> ", text);
         Step {
             output: self,
             started: Instant::now(),
@@ -72,24 +68,24 @@ impl Output {
     }
 
     /// An indented detail line under the current step.
-    pub async fn detail(&self, text: &str) {
-        self.send("       ", text).await;
+    pub fn detail(&self, text: &str) {
+        self.send_now("       ", text);
     }
 
-    pub async fn note(&self, text: &str) {
-        self.send("-----> ", text).await;
+    pub fn note(&self, text: &str) {
+        self.send_now("-----> ", text);
     }
 
-    pub async fn error(&self, text: &str) {
-        self.send("error: ", text).await;
+    pub fn error(&self, text: &str) {
+        self.send_now("error: ", text);
     }
 
-    pub async fn hint(&self, text: &str) {
-        self.send("hint: ", text).await;
+    pub fn hint(&self, text: &str) {
+        self.send_now("hint: ", text);
     }
 
-    pub async fn success(&self, text: &str) {
-        self.send("success: ", text).await;
+    pub fn success(&self, text: &str) {
+        self.send_now("success: ", text);
     }
 }
 
@@ -105,9 +101,9 @@ impl Step<'_> {
     }
 
     /// `       done: what (0.12s)`
-    pub async fn done(self, what: &str) {
+    pub fn done(self, what: &str) {
         let elapsed = format_duration(self.elapsed());
-        self.output.detail(&format!("{what} ({elapsed})")).await;
+        self.output.detail(&format!("{what} ({elapsed})"));
     }
 }
 

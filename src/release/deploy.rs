@@ -44,8 +44,7 @@ pub async fn release(
             Ok(function) => function,
             Err(error) => {
                 tracing::error!(%error, "cannot record the function");
-                out.error("lmnop could not record the function; the server log has the details")
-                    .await;
+                out.error("lmnop could not record the function; the server log has the details");
                 return false;
             }
         };
@@ -54,8 +53,7 @@ pub async fn release(
             Ok(release) => release,
             Err(error) => {
                 tracing::error!(%error, "cannot record the release");
-                out.error("lmnop could not record the release; the server log has the details")
-                    .await;
+                out.error("lmnop could not record the release; the server log has the details");
                 return false;
             }
         };
@@ -98,16 +96,14 @@ pub async fn release(
     unfinished.release = None;
     match result {
         Ok(()) => {
-            out.success(&format!("{} v{} is live", push.function, release.number))
-                .await;
+            out.success(&format!("{} v{} is live", push.function, release.number));
             for url in state.config.urls.of(push.function.as_str()) {
-                out.detail(&url).await;
+                out.detail(&url);
             }
             true
         }
         Err(failure) => {
-            out.error(&format!("{} failed: {failure}", failure.step()))
-                .await;
+            out.error(&format!("{} failed: {failure}", failure.step()));
             let serving = if function.current_release_id.is_some() {
                 "the previous release keeps serving"
             } else {
@@ -116,8 +112,7 @@ pub async fn release(
             out.hint(&format!(
                 "{serving}; the full log is kept with {} v{}",
                 push.function, release.number
-            ))
-            .await;
+            ));
             false
         }
     }
@@ -163,15 +158,13 @@ async fn run(
 ) -> Result<(), ReleaseError> {
     // Build.
     let started = Instant::now();
-    let step = out
-        .step(&format!(
-            "Building {} v{} from {} with {}",
-            push.function,
-            release.number,
-            super::short_id(&update.new),
-            template.name
-        ))
-        .await;
+    let step = out.step(&format!(
+        "Building {} v{} from {} with {}",
+        push.function,
+        release.number,
+        super::short_id(&update.new),
+        template.name
+    ));
     let ca_certificates = state
         .config
         .build_ca
@@ -213,25 +206,22 @@ async fn run(
     timings.0.insert("build", started.elapsed().as_secs_f64());
     match &built.origin {
         image::Origin::Reused => {
-            step.done("reused the image of an identical earlier build")
-                .await;
+            step.done("reused the image of an identical earlier build");
         }
         image::Origin::Built(context) => {
             for submodule in &context.submodules {
                 out.detail(&format!(
                     "submodule {submodule} left out: a build has only the pushed tree"
-                ))
-                .await;
+                ));
             }
             if context.ignored > 0 {
                 out.detail(&format!(
                     "{} path{} left out by .dockerignore",
                     context.ignored,
                     if context.ignored == 1 { "" } else { "s" }
-                ))
-                .await;
+                ));
             }
-            step.done("built").await;
+            step.done("built");
         }
     }
     if let Err(error) = releases::set_image(&state.db, release.id, &built.image).await {
@@ -241,9 +231,7 @@ async fn run(
     // Push to the registry, when there is one.
     if let Some(registry) = &state.config.registry {
         let started = Instant::now();
-        let step = out
-            .step(&format!("Pushing {} to {}", built.image, registry.host()))
-            .await;
+        let step = out.step(&format!("Pushing {} to {}", built.image, registry.host()));
         let pushed = state
             .builder
             .publish(registry, &built.image, |line| {
@@ -258,19 +246,17 @@ async fn run(
         if let Err(error) = releases::set_digest(&state.db, release.id, &pushed.digest).await {
             tracing::error!(%error, "cannot record the digest");
         }
-        step.done(&pushed.digest).await;
+        step.done(&pushed.digest);
     }
 
     // Deploy.
     let started = Instant::now();
-    let step = out
-        .step(&format!(
-            "Starting {} container{} of v{}",
-            replicas,
-            if replicas == 1 { "" } else { "s" },
-            release.number
-        ))
-        .await;
+    let step = out.step(&format!(
+        "Starting {} container{} of v{}",
+        replicas,
+        if replicas == 1 { "" } else { "s" },
+        release.number
+    ));
     let deployment = Deployment {
         instance: state.instance.clone(),
         function: push.function.to_string(),
@@ -283,6 +269,6 @@ async fn run(
     };
     state.runtime.deploy(&deployment).await?;
     timings.0.insert("deploy", started.elapsed().as_secs_f64());
-    step.done("healthy").await;
+    step.done("healthy");
     Ok(())
 }

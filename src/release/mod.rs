@@ -89,8 +89,7 @@ pub async fn run(
     out.note(&format!(
         "lmnop: {} pushed by {}",
         push.function, push.user.name
-    ))
-    .await;
+    ));
     if !stale::check(push, updates, out).await {
         return Verdict::Reject;
     }
@@ -100,8 +99,7 @@ pub async fn run(
             out.error(&format!(
                 "{} is not a branch or a tag; lmnop stores only refs/heads/* and refs/tags/*",
                 update.name
-            ))
-            .await;
+            ));
             return Verdict::Reject;
         }
         if update.name == deploy_ref {
@@ -109,10 +107,8 @@ pub async fn run(
                 out.error(&format!(
                     "refusing to delete {}: it is the deploy branch of {}",
                     state.config.deploy_branch, push.function
-                ))
-                .await;
-                out.hint("delete the function from the portal to remove it")
-                    .await;
+                ));
+                out.hint("delete the function from the portal to remove it");
                 return Verdict::Reject;
             }
             deploy = Some(update);
@@ -134,8 +130,7 @@ async fn record_function(state: &Releaser, push: &Push, out: &Output) -> Verdict
         Ok(_) => Verdict::Accept,
         Err(error) => {
             tracing::error!(%error, function = %push.function, "cannot record the function");
-            out.error("lmnop could not record the function; the server log has the details")
-                .await;
+            out.error("lmnop could not record the function; the server log has the details");
             Verdict::Reject
         }
     }
@@ -152,10 +147,9 @@ async fn describe_stored(update: &RefUpdate, deploy_branch: &str, out: &Output) 
         format!("{kind} {name} stored at {}", update.short_new())
     };
     if kind == "branch" {
-        out.note(&format!("{what} (only {deploy_branch} deploys)"))
-            .await;
+        out.note(&format!("{what} (only {deploy_branch} deploys)"));
     } else {
-        out.note(&what).await;
+        out.note(&what);
     }
 }
 

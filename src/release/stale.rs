@@ -54,16 +54,13 @@ pub async fn check(push: &Push, updates: &[RefUpdate], out: &Output) -> bool {
             };
             out.error(&format!(
                 "{moved} by another push while this one waited; nothing was built"
-            ))
-            .await;
-            out.hint("fetch and push again (git pull, or git push --force to replace it)")
-                .await;
+            ));
+            out.hint("fetch and push again (git pull, or git push --force to replace it)");
             false
         }
         Err(error) => {
             tracing::error!(%error, function = %push.function, "cannot read the refs");
-            out.error("lmnop could not read the repository's refs; the server log has the details")
-                .await;
+            out.error("lmnop could not read the repository's refs; the server log has the details");
             false
         }
     }

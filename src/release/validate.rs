@@ -109,7 +109,7 @@ pub async fn validate(
     secrets: &SecretStore,
     out: &Output,
 ) -> Option<Validated> {
-    let step = out.step(&format!("Checking {FUNCTION_FILE}")).await;
+    let step = out.step(&format!("Checking {FUNCTION_FILE}"));
     let read = {
         let (repo, commit, quarantine) = (repo.clone(), update.new.clone(), quarantine.clone());
         tokio::task::spawn_blocking(move || read_function_file(&repo, &commit, &quarantine)).await
@@ -125,8 +125,7 @@ pub async fn validate(
             out.error(&format!(
                 "{FUNCTION_FILE} is larger than {} KiB; it only describes the build",
                 MAX_FUNCTION_FILE_BYTES / 1024
-            ))
-            .await;
+            ));
             return None;
         }
         FunctionFile::Missing => {
@@ -139,10 +138,9 @@ pub async fn validate(
         Ok(spec) => spec,
         Err(errors) => {
             for error in &errors.0 {
-                out.error(&error.to_string()).await;
+                out.error(&error.to_string());
             }
-            out.hint(&format!("fix {FUNCTION_FILE}, commit, and push again"))
-                .await;
+            out.hint(&format!("fix {FUNCTION_FILE}, commit, and push again"));
             return None;
         }
     };
@@ -165,11 +163,10 @@ pub async fn validate(
             out.error(&format!(
                 "the {} template needs {path}, which is not in this commit",
                 spec.template
-            ))
-            .await;
+            ));
         }
         if !template.description.is_empty() {
-            out.hint(&template.description).await;
+            out.hint(&template.description);
         }
         return None;
     }
@@ -180,8 +177,7 @@ pub async fn validate(
         spec.scaling.max,
         spec.limits.cpu_millis,
         spec.limits.memory_mib
-    ))
-    .await;
+    ));
     let template = template.clone();
     Some(Validated {
         tree,
@@ -195,8 +191,7 @@ async fn unreadable<T>(error: &anyhow::Error, out: &Output) -> Option<T> {
         error = format!("{error:#}"),
         "cannot read the pushed commit"
     );
-    out.error("lmnop could not read the pushed commit; the server log has the details")
-        .await;
+    out.error("lmnop could not read the pushed commit; the server log has the details");
     None
 }
 
@@ -205,17 +200,13 @@ async fn explain_missing(update: &RefUpdate, templates: &[String], out: &Output)
         "{FUNCTION_FILE} is missing at the root of {} ({})",
         update.name.trim_start_matches("refs/heads/"),
         super::short_id(&update.new)
-    ))
-    .await;
+    ));
     out.hint(&format!(
         "{FUNCTION_FILE} tells lmnop how to build and run the function. A minimal one:"
-    ))
-    .await;
-    out.hint("").await;
-    out.hint("    template: python3.12").await;
-    out.hint("").await;
-    out.hint(&format!("Templates: {}.", templates.join(", ")))
-        .await;
-    out.hint(&format!("Add {FUNCTION_FILE}, commit it, and push again."))
-        .await;
+    ));
+    out.hint("");
+    out.hint("    template: python3.12");
+    out.hint("");
+    out.hint(&format!("Templates: {}.", templates.join(", ")));
+    out.hint(&format!("Add {FUNCTION_FILE}, commit it, and push again."));
 }
