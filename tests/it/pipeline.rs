@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::deploy_support::python_function;
-use crate::gitutil::{WorkTree, ls_remote, ref_id};
+use crate::gitutil::{WorkTree, git, git_ok, ls_remote, quarantines, ref_id};
 use crate::support::{ADMIN_PASSWORD, TestApp, spawn_fake_app};
 
 /// `GET path` through the router; (status, body).
@@ -323,5 +323,72 @@ async fn a_function_s_replica_output_is_read_through_the_api() {
         .await
         .expect("logs");
     assert_eq!(response.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_push_overtaken_while_it_waited_is_refused_before_anything_is_built() {
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    let v1 = first_release(&app, &work, "overtaken", "").await;
+    // Another commit reaches the repository on a side branch.
+    let other = WorkTree::new(tmp.path(), "other");
+    python_function(&other, "theirs", "");
+    let theirs = other.commit("theirs");
+    let url = app.admin_url("overtaken");
+    let pushed = other.git(&["push", "-q", &url, "main:side"]);
+    assert!(pushed.ok, "{}", pushed.stderr);
+
+    // The next push reaches its pre-receive hook and waits for the function's lock, while
+    // main moves under it.
+    python_function(&work, "two", "");
+    work.commit("v2");
+    let held = app.state.push_locks.lock("overtaken").await;
+    let (dir, push_url) = (work.path.clone(), url.clone());
+    let waiting = std::thread::spawn(move || git(&dir, &["push", &push_url, "main"]));
+    let repo = app.repos_dir().join("overtaken.git");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while quarantines(&repo).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the push never reached its hook"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    git_ok(&repo, &["update-ref", "refs/heads/main", &theirs, &v1]);
+    drop(held);
+    let push = waiting.join().expect("push thread");
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains(&format!(
+            "main moved from {} to {} by another push while this one waited",
+            &v1[..7],
+            &theirs[..7]
+        )),
+        "{}",
+        push.stderr
+    );
+    assert!(!push.stderr.contains("Building"), "{}", push.stderr);
+    assert_eq!(served_branch(&work, &app, "overtaken"), Some(theirs));
+    // Nothing was released: v1 keeps serving and is the only release.
+    let runtime = app.state.runtime.fake().expect("the fake runtime");
+    assert_eq!(runtime.running("overtaken"), Some((1, 1)));
+    assert_eq!(
+        get(&app, "/function/overtaken/").await,
+        (200, "one (v1)\n".to_owned())
+    );
+    let (_, detail) = api(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/functions/overtaken",
+        None,
+    )
+    .await;
+    assert_eq!(
+        detail["releases"].as_array().map(Vec::len),
+        Some(1),
+        "{detail}"
+    );
     app.stop().await;
 }
