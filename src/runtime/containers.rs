@@ -28,6 +28,9 @@ pub const REPLICA_LABEL: &str = "lmnop.replica";
 /// Where secrets appear inside containers (the same place as on OpenFaaS).
 pub const SECRETS_MOUNT: &str = "/var/openfaas/secrets";
 
+/// Lines kept of the output of a container that stopped as it started.
+const EXIT_TAIL_LINES: usize = 20;
+
 /// Seconds a container gets to finish its requests when it is stopped.
 const STOP_GRACE_SECONDS: i32 = 10;
 
@@ -38,6 +41,10 @@ pub enum RuntimeError {
     Engine(bollard::errors::Error),
     #[error("container {0} has no address on the bridge network")]
     NoAddress(String),
+    /// The container stopped as it started, before it had an address; `output` is what it
+    /// printed last.
+    #[error("container {container} stopped as it started")]
+    ExitedAtStart { container: String, output: String },
     #[error("{0}")]
     Unreachable(crate::engine::EngineError),
     /// The fake runtime could not start a replica.
@@ -200,8 +207,30 @@ async fn start_one(
         remove(docker, std::slice::from_ref(&instance)).await;
         return Err(error.into());
     }
-    instance.address = Some(address(docker, &instance.container_id, deployment.port).await?);
-    Ok(instance)
+    match address(docker, &instance.container_id, deployment.port).await {
+        Ok(address) => {
+            instance.address = Some(address);
+            Ok(instance)
+        }
+        Err(error) => {
+            // A program that exits at once leaves its container without an address.
+            let exited = !is_running(docker, &instance.container_id).await;
+            let output = if exited {
+                last_logs(docker, &instance.container_id, EXIT_TAIL_LINES).await
+            } else {
+                String::new()
+            };
+            remove(docker, std::slice::from_ref(&instance)).await;
+            if exited {
+                Err(RuntimeError::ExitedAtStart {
+                    container: instance.container_id,
+                    output,
+                })
+            } else {
+                Err(error)
+            }
+        }
+    }
 }
 
 /// The container's bridge address and the port it listens on.

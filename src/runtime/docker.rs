@@ -27,6 +27,20 @@ pub enum DeployError {
     Unhealthy { message: String },
 }
 
+/// A container id as people read it.
+fn short(id: &str) -> &str {
+    &id[..12.min(id.len())]
+}
+
+/// `message`, followed by a container's last output lines when it printed any.
+fn with_output(mut message: String, output: &str) -> String {
+    if !output.trim().is_empty() {
+        message.push_str("\nlast lines of the container's output:\n");
+        message.push_str(output.trim_end());
+    }
+    message
+}
+
 /// Containers on one Docker engine, and the route table that sends traffic to them.
 #[derive(Debug)]
 pub struct DockerRuntime {
@@ -80,29 +94,37 @@ impl DockerRuntime {
     /// See [`super::Runtime::deploy`].
     pub async fn deploy(&self, deployment: &Deployment) -> Result<(), DeployError> {
         let docker = self.client().await.map_err(DeployError::Engine)?;
-        let instances = containers::start(&docker, &self.secrets, deployment)
-            .await
-            .map_err(DeployError::Start)?;
+        let instances = match containers::start(&docker, &self.secrets, deployment).await {
+            Ok(instances) => instances,
+            Err(RuntimeError::ExitedAtStart { container, output }) => {
+                let message = format!("container {} stopped before it answered", short(&container));
+                return Err(DeployError::Unhealthy {
+                    message: with_output(message, &output),
+                });
+            }
+            Err(error) => return Err(DeployError::Start(error)),
+        };
         let addresses: Vec<_> = instances.iter().filter_map(|i| i.address).collect();
         let health = &deployment.spec.health;
         let ready = tokio::select! {
             ready = health::wait_ready(&self.http, &addresses, deployment.readiness.as_deref(), &health.path, health.timeout) => {
-                ready.map_err(|error| error.to_string())
+                ready.map_err(|error| (error.to_string(), None))
             }
             id = containers::first_exit(&docker, &instances) => {
-                Err(format!("container {} stopped before it answered", &id[..12.min(id.len())]))
+                Err((format!("container {} stopped before it answered", short(&id)), Some(id)))
             }
         };
-        if let Err(mut message) = ready {
-            if let Some(first) = instances.first() {
-                let logs = containers::last_logs(&docker, &first.container_id, TAIL_LINES).await;
-                if !logs.trim().is_empty() {
-                    message.push_str("\nlast lines of the container's output:\n");
-                    message.push_str(logs.trim_end());
-                }
-            }
+        if let Err((message, exited)) = ready {
+            // The container that stopped, or else the first, says in its last lines why.
+            let quoted = exited.or_else(|| instances.first().map(|i| i.container_id.clone()));
+            let output = match &quoted {
+                Some(id) => containers::last_logs(&docker, id, TAIL_LINES).await,
+                None => String::new(),
+            };
             containers::remove(&docker, &instances).await;
-            return Err(DeployError::Unhealthy { message });
+            return Err(DeployError::Unhealthy {
+                message: with_output(message, &output),
+            });
         }
 
         // Switch traffic, then let the old containers finish and go.

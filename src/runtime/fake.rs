@@ -29,11 +29,13 @@ struct Function {
 struct Replica {
     address: SocketAddr,
     server: tokio::task::JoinHandle<()>,
+    /// Stopped by [`FakeRuntime::crash`]: no longer counted as serving.
+    crashed: bool,
 }
 
 impl Replica {
     fn is_alive(&self) -> bool {
-        !self.server.is_finished()
+        !self.crashed && !self.server.is_finished()
     }
 }
 
@@ -66,10 +68,12 @@ impl FakeRuntime {
         })
     }
 
-    /// Stops every replica of `function` without telling the router, as containers that die.
+    /// Stops every replica of `function` without telling the router, as containers that die
+    /// (connections already open may still be answered, as from a dying container).
     pub fn crash(&self, function: &str) {
-        if let Some(running) = self.lock().get(function) {
-            for replica in &running.replicas {
+        if let Some(running) = self.lock().get_mut(function) {
+            for replica in &mut running.replicas {
+                replica.crashed = true;
                 replica.server.abort();
             }
         }
@@ -108,7 +112,11 @@ impl FakeRuntime {
             let server = tokio::spawn(async move {
                 let _ = axum::serve(listener, app).await;
             });
-            replicas.push(Replica { address, server });
+            replicas.push(Replica {
+                address,
+                server,
+                crashed: false,
+            });
         }
         Ok(replicas)
     }

@@ -245,16 +245,22 @@ async fn the_reconciler_brings_back_crashed_replicas_and_removes_what_no_release
     .await;
     assert_eq!(status, 200, "{body}");
 
-    // Both replicas die; requests fail until the reconciler has run.
+    // Both replicas die; the reconciler starts new ones and points the router at them.
     runtime.crash("phoenix");
     assert_eq!(runtime.running("phoenix"), Some((1, 0)));
-    assert_eq!(get(&app, "/function/phoenix/").await.0, 502);
+    let before = app.state.routes.backends("phoenix");
     let report = lmnop::release::reconcile::reconcile(&app.state.releaser)
         .await
         .expect("reconcile");
     assert_eq!(report.restarted, ["phoenix"], "{report:?}");
     assert_eq!(report.removed, 2, "{report:?}");
     assert_eq!(runtime.running("phoenix"), Some((1, 2)), "the asked number");
+    let after = app.state.routes.backends("phoenix");
+    assert_eq!(after.len(), 2);
+    assert!(
+        after.iter().all(|backend| !before.contains(backend)),
+        "{before:?} {after:?}"
+    );
     assert_eq!(
         get(&app, "/function/phoenix/").await,
         (200, "one (v1)\n".to_owned())
