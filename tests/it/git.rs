@@ -1,10 +1,15 @@
-//! git over smart HTTP with the real `git` client: push, clone, fetch, refusals, concurrency and
-//! malformed input.
+//! git over smart HTTP with the real `git` client: push, clone, fetch, branches and the deploy
+//! branch, and concurrent pushes here; who may push and clone in [`access`], refused and
+//! malformed requests in [`requests`], and the checks of function.yml in [`function_yml`].
+
+mod access;
+mod function_yml;
+mod requests;
 
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use crate::gitutil::{WorkTree, git, git_ok, ls_remote, pkt_line, quarantines, ref_id};
+use crate::gitutil::{GitRun, WorkTree, git, git_ok, ls_remote, ref_id};
 use crate::support::{ADMIN_PASSWORD, TestApp, spawn_app};
 
 /// Repositories on disk (names of `repos/*.git`).
@@ -17,310 +22,8 @@ fn repos_on_disk(app: &TestApp) -> Vec<String> {
     names
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn push_clone_fetch_tags_force_and_shallow() {
-    let app = spawn_app().await;
-    let tmp = tempfile::tempdir().expect("tmp");
-    let url = app.admin_url("hello");
-    let work = WorkTree::new(tmp.path(), "work");
-    work.write("README.md", "hello\n")
-        .write("src/app.py", "print('hi')\n");
-    let first = work.commit("first");
-    let push = work.git(&["push", &url, "main:dev"]);
-    assert!(push.ok, "{}", push.stderr);
-    assert!(
-        push.stderr.contains("remote: -----> branch dev stored"),
-        "{}",
-        push.stderr
-    );
-    assert!(push.stderr.contains("only main deploys"), "{}", push.stderr);
-
-    // Clone (also with the .git suffix): the content equals what was pushed.
-    git_ok(
-        tmp.path(),
-        &["clone", "-q", "-b", "dev", &format!("{url}.git"), "clone"],
-    );
-    let cloned = tmp.path().join("clone");
-    assert_eq!(
-        std::fs::read_to_string(cloned.join("src/app.py")).expect("file"),
-        "print('hi')\n"
-    );
-    assert_eq!(git_ok(&cloned, &["rev-parse", "HEAD"]).trim(), first);
-
-    // A second commit and a tag; fetch brings both.
-    work.write("README.md", "hello again\n");
-    let second = work.commit("second");
-    git_ok(&work.path, &["tag", "v1"]);
-    git_ok(&work.path, &["push", "-q", &url, "main:dev", "v1"]);
-    git_ok(&cloned, &["fetch", "-q", "--tags", "origin"]);
-    assert_eq!(git_ok(&cloned, &["rev-parse", "origin/dev"]).trim(), second);
-    assert_eq!(
-        git_ok(&cloned, &["rev-parse", "v1^{commit}"]).trim(),
-        second
-    );
-
-    // Force push rewinds the branch.
-    git_ok(&work.path, &["reset", "-q", "--hard", &first]);
-    let rejected = work.git(&["push", &url, "main:dev"]);
-    assert!(!rejected.ok, "a non-fast-forward needs --force");
-    git_ok(&work.path, &["push", "-q", "--force", &url, "main:dev"]);
-    assert_eq!(
-        ref_id(&ls_remote(tmp.path(), &url), "refs/heads/dev"),
-        Some(first.clone())
-    );
-
-    // Shallow clone over protocol v2 and v0.
-    for protocol in ["2", "0"] {
-        let dir = format!("shallow-v{protocol}");
-        git_ok(
-            tmp.path(),
-            &[
-                "-c",
-                &format!("protocol.version={protocol}"),
-                "clone",
-                "-q",
-                "--depth",
-                "1",
-                "-b",
-                "dev",
-                &url,
-                &dir,
-            ],
-        );
-        let count = git_ok(&tmp.path().join(&dir), &["rev-list", "--count", "HEAD"]);
-        assert_eq!(count.trim(), "1");
-    }
-
-    // Another branch can be deleted.
-    git_ok(&work.path, &["push", "-q", &url, "main:feature"]);
-    let deleted = work.git(&["push", &url, ":feature"]);
-    assert!(deleted.ok, "{}", deleted.stderr);
-    assert!(
-        deleted.stderr.contains("branch feature deleted"),
-        "{}",
-        deleted.stderr
-    );
-    let refs = ls_remote(tmp.path(), &url);
-    assert_eq!(ref_id(&refs, "refs/heads/feature"), None);
-    assert_eq!(ref_id(&refs, "refs/tags/v1"), Some(second));
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_deploy_branch_needs_function_yml_and_cannot_be_deleted() {
-    let app = spawn_app().await;
-    let tmp = tempfile::tempdir().expect("tmp");
-    let url = app.admin_url("web");
-    let work = WorkTree::new(tmp.path(), "work");
-    work.write("index.html", "<h1>hi</h1>\n");
-    let stored = work.commit("no function.yml");
-    git_ok(&work.path, &["push", "-q", &url, "main:dev"]);
-
-    let push = work.git(&["push", &url, "main"]);
-    assert!(!push.ok);
-    assert!(
-        push.stderr
-            .contains("error: function.yml is missing at the root of main"),
-        "{}",
-        push.stderr
-    );
-    assert!(
-        push.stderr.contains("template: python3.12"),
-        "shows an example: {}",
-        push.stderr
-    );
-    // The installed templates, as loaded, not a list written into the message.
-    let installed = lmnop::build::templates::Templates::load(&app.state.config.templates_dir);
-    assert!(
-        push.stderr
-            .contains(&format!("Templates: {}.", installed.names().join(", "))),
-        "{}",
-        push.stderr
-    );
-    assert!(
-        push.stderr.contains("pre-receive hook declined"),
-        "{}",
-        push.stderr
-    );
-
-    // --atomic with one bad ref: nothing is updated.
-    work.write("more.txt", "x\n");
-    let next = work.commit("more");
-    let atomic = work.git(&["push", "--atomic", &url, "main:dev", "main:main"]);
-    assert!(!atomic.ok);
-    let refs = ls_remote(tmp.path(), &url);
-    assert_eq!(
-        ref_id(&refs, "refs/heads/dev"),
-        Some(stored.clone()),
-        "dev kept its old id"
-    );
-    assert_eq!(ref_id(&refs, "refs/heads/main"), None);
-    assert_ne!(stored, next);
-
-    // With function.yml the push gets as far as the build step (which cannot pull the
-    // template's default base image here, so the branch stays where it was).
-    work.write("function.yml", "template: python3.12\n");
-    work.write("function/entrypoint", "#!/bin/sh\n");
-    work.commit("add function.yml");
-    let push = work.git(&["push", &url, "main"]);
-    assert!(!push.ok);
-    assert!(
-        push.stderr.contains("template python3.12, 1 to 1 replicas"),
-        "{}",
-        push.stderr
-    );
-    assert!(
-        push.stderr.contains("-----> Building web v1"),
-        "{}",
-        push.stderr
-    );
-    assert_eq!(
-        ref_id(&ls_remote(tmp.path(), &url), "refs/heads/main"),
-        None
-    );
-
-    // Refs outside branches and tags are refused.
-    let notes = work.git(&["push", &url, "main:refs/notes/x"]);
-    assert!(!notes.ok);
-    assert!(
-        notes.stderr.contains("not a branch or a tag"),
-        "{}",
-        notes.stderr
-    );
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn deleting_the_deploy_branch_is_refused() {
-    let app = spawn_app().await;
-    let tmp = tempfile::tempdir().expect("tmp");
-    let url = app.admin_url("keep");
-    let work = WorkTree::new(tmp.path(), "work");
-    work.commit("first");
-    git_ok(&work.path, &["push", "-q", &url, "main:dev"]);
-    // Put a main branch in place behind lmnop's back, as a deploy would.
-    let repo = app.repos_dir().join("keep.git");
-    git_ok(&repo, &["update-ref", "refs/heads/main", &work.head()]);
-    let delete = work.git(&["push", &url, ":main"]);
-    assert!(!delete.ok);
-    assert!(
-        delete.stderr.contains("refusing to delete main"),
-        "{}",
-        delete.stderr
-    );
-    assert_eq!(
-        ref_id(&ls_remote(tmp.path(), &url), "refs/heads/main"),
-        Some(work.head())
-    );
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn bad_credentials_are_refused_and_nothing_is_written() {
-    let app = spawn_app().await;
-    app.add_user("mallory", "mallory-password").await;
-    app.state
-        .accounts
-        .set_state(
-            "mallory",
-            lmnop::db::users::UserState::Disabled,
-            &lmnop::accounts::Actor::cli(),
-        )
-        .await
-        .expect("disable");
-    let tmp = tempfile::tempdir().expect("tmp");
-    let work = WorkTree::new(tmp.path(), "work");
-    work.commit("first");
-    let address = app.address;
-    let cases = [
-        (
-            format!("http://admin:wrong-password@{address}/scm/app"),
-            "401",
-        ),
-        (
-            format!("http://nobody:whatever-pw@{address}/scm/app"),
-            "401",
-        ),
-        (format!("http://{address}/scm/app"), "401"),
-        (app.git_url("mallory", "mallory-password", "app"), "403"),
-    ];
-    for (url, status) in &cases {
-        let push = work.git(&["push", url, "main:dev"]);
-        assert!(!push.ok, "{url}");
-        let clone = git(tmp.path(), &["clone", url, "never"]);
-        assert!(!clone.ok);
-        if *status == "403" {
-            assert!(
-                push.stderr.contains("403") || push.stderr.contains("disabled"),
-                "{}",
-                push.stderr
-            );
-        }
-    }
-    assert!(repos_on_disk(&app).is_empty(), "{:?}", repos_on_disk(&app));
-
-    // The raw answers: 401 with a challenge, 403 for the disabled account.
-    let client = reqwest::Client::new();
-    let url = app.url("/scm/app/info/refs?service=git-receive-pack");
-    let anonymous = client.get(&url).send().await.expect("request");
-    assert_eq!(anonymous.status(), 401);
-    assert!(anonymous.headers().get("www-authenticate").is_some());
-    let disabled = client
-        .get(&url)
-        .basic_auth("mallory", Some("mallory-password"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(disabled.status(), 403);
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn api_tokens_push_and_other_users_cannot_see_the_repository() {
-    let app = spawn_app().await;
-    app.add_user("alice", "alice-password").await;
-    app.add_user("bob", "bob-password").await;
-    let token = app
-        .state
-        .accounts
-        .create_token("alice", "git", &lmnop::accounts::Actor::cli())
-        .await
-        .expect("token");
-    let tmp = tempfile::tempdir().expect("tmp");
-    let work = WorkTree::new(tmp.path(), "work");
-    work.commit("first");
-    let alice = app.git_url("alice", token.expose(), "alices");
-    git_ok(&work.path, &["push", "-q", &alice, "main:dev"]);
-
-    let bob = app.git_url("bob", "bob-password", "alices");
-    let clone = git(tmp.path(), &["clone", &bob, "bobs"]);
-    assert!(!clone.ok);
-    assert!(
-        clone.stderr.contains("404") || clone.stderr.contains("not found"),
-        "{}",
-        clone.stderr
-    );
-    assert!(
-        !work.git(&["push", &bob, "main:other"]).ok,
-        "bob cannot push"
-    );
-
-    // The admin can.
-    git_ok(
-        tmp.path(),
-        &[
-            "clone",
-            "-q",
-            "-b",
-            "dev",
-            &app.admin_url("alices"),
-            "admins",
-        ],
-    );
-    app.stop().await;
-}
-
-/// Sends a raw HTTP/1.1 request (paths exactly as given) and returns the status code.
+/// Sends a raw HTTP/1.1 request (paths exactly as given) as the admin and returns the status
+/// code.
 fn raw_status(
     app: &TestApp,
     method: &str,
@@ -353,82 +56,303 @@ fn raw_status(
         .unwrap_or_else(|| panic!("no HTTP status in {text:?}"))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn invalid_names_and_path_tricks_are_refused_without_creating_anything() {
-    let app = spawn_app().await;
-    let long = "a".repeat(64);
-    let names = [
-        "..",
-        "../x",
-        "a/b",
-        "App",
-        "-x",
-        "x-",
-        long.as_str(),
-        "%2e%2e",
-        "a%2fb",
-        "a;id",
-        "a%00b",
-        "a\\b",
-        "%EF%BD%81",
-    ];
-    for name in names {
-        for path in [
-            format!("/scm/{name}/info/refs?service=git-receive-pack"),
-            format!("/scm/{name}/git-receive-pack"),
-        ] {
-            let method = if path.ends_with("receive-pack") {
-                "POST"
-            } else {
-                "GET"
-            };
-            let status = raw_status(
-                &app,
-                method,
-                &path,
-                b"0000",
-                &[("Content-Type", "application/x-git-receive-pack-request")],
-            );
-            assert!((400..500).contains(&status), "{path} answered {status}");
+/// A server with the repository `repo` whose `dev` branch holds one commit (README.md and
+/// src/app.py), pushed by the admin from the `main` of `work`.
+struct Pushed {
+    app: TestApp,
+    tmp: tempfile::TempDir,
+    work: WorkTree,
+    /// The admin's git URL of the repository.
+    url: String,
+    /// The commit on dev.
+    first: String,
+    /// The push that stored it.
+    push: GitRun,
+}
+
+impl Pushed {
+    async fn to_dev(repo: &str) -> Self {
+        let app = spawn_app().await;
+        let tmp = tempfile::tempdir().expect("tmp");
+        let url = app.admin_url(repo);
+        let work = WorkTree::new(tmp.path(), "work");
+        work.write("README.md", "hello\n")
+            .write("src/app.py", "print('hi')\n");
+        let first = work.commit("first");
+        let push = work.git(&["push", &url, "main:dev"]);
+        assert!(push.ok, "{}", push.stderr);
+        Self {
+            app,
+            tmp,
+            work,
+            url,
+            first,
+            push,
         }
     }
-    // The rule is stated.
-    let response = reqwest::Client::new()
-        .get(app.url("/scm/App/info/refs?service=git-receive-pack"))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), 400);
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("lowercase letters")
-    );
 
-    // Dumb-HTTP files and repository internals are not served.
+    /// A second commit on main (README.md changed), not pushed.
+    fn second_commit(&self) -> String {
+        self.work.write("README.md", "hello again\n");
+        self.work.commit("second")
+    }
+
+    /// The id of `name` in the repository, from `git ls-remote`.
+    fn remote_ref(&self, name: &str) -> Option<String> {
+        ref_id(&ls_remote(self.tmp.path(), &self.url), name)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_to_a_branch_other_than_main_is_stored_and_not_deployed() {
+    let pushed = Pushed::to_dev("hello").await;
+    let stderr = &pushed.push.stderr;
+    assert!(
+        stderr.contains("remote: -----> branch dev stored"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("only main deploys"), "{stderr}");
+    assert_eq!(pushed.remote_ref("refs/heads/dev"), Some(pushed.first));
+    pushed.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clone_through_the_git_suffix_has_what_was_pushed() {
+    let pushed = Pushed::to_dev("hello").await;
+    let dir = pushed.tmp.path();
+    git_ok(
+        dir,
+        &[
+            "clone",
+            "-q",
+            "-b",
+            "dev",
+            &format!("{}.git", pushed.url),
+            "clone",
+        ],
+    );
+    let cloned = dir.join("clone");
+    assert_eq!(
+        std::fs::read_to_string(cloned.join("src/app.py")).expect("file"),
+        "print('hi')\n"
+    );
+    assert_eq!(git_ok(&cloned, &["rev-parse", "HEAD"]).trim(), pushed.first);
+    pushed.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fetch_brings_new_commits_and_tags() {
+    let pushed = Pushed::to_dev("hello").await;
+    let (dir, url) = (pushed.tmp.path(), &pushed.url);
+    git_ok(dir, &["clone", "-q", "-b", "dev", url, "clone"]);
+    let cloned = dir.join("clone");
+    let second = pushed.second_commit();
+    git_ok(&pushed.work.path, &["tag", "v1"]);
+    git_ok(&pushed.work.path, &["push", "-q", url, "main:dev", "v1"]);
+    git_ok(&cloned, &["fetch", "-q", "--tags", "origin"]);
+    assert_eq!(git_ok(&cloned, &["rev-parse", "origin/dev"]).trim(), second);
+    assert_eq!(
+        git_ok(&cloned, &["rev-parse", "v1^{commit}"]).trim(),
+        second
+    );
+    pushed.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_non_fast_forward_push_needs_force_and_a_forced_one_rewinds_the_branch() {
+    let pushed = Pushed::to_dev("hello").await;
+    let (work, url) = (&pushed.work, &pushed.url);
+    pushed.second_commit();
+    git_ok(&work.path, &["push", "-q", url, "main:dev"]);
+    git_ok(&work.path, &["reset", "-q", "--hard", &pushed.first]);
+    let rejected = work.git(&["push", url, "main:dev"]);
+    assert!(!rejected.ok, "a non-fast-forward needs --force");
+    git_ok(&work.path, &["push", "-q", "--force", url, "main:dev"]);
+    assert_eq!(
+        pushed.remote_ref("refs/heads/dev"),
+        Some(pushed.first.clone())
+    );
+    pushed.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shallow_clones_work_over_protocol_v2_and_v0() {
+    let pushed = Pushed::to_dev("hello").await;
+    // Two commits on dev, so that a depth of 1 leaves one out.
+    pushed.second_commit();
+    git_ok(&pushed.work.path, &["push", "-q", &pushed.url, "main:dev"]);
+    for protocol in ["2", "0"] {
+        let dir = format!("shallow-v{protocol}");
+        git_ok(
+            pushed.tmp.path(),
+            &[
+                "-c",
+                &format!("protocol.version={protocol}"),
+                "clone",
+                "-q",
+                "--depth",
+                "1",
+                "-b",
+                "dev",
+                &pushed.url,
+                &dir,
+            ],
+        );
+        let count = git_ok(
+            &pushed.tmp.path().join(&dir),
+            &["rev-list", "--count", "HEAD"],
+        );
+        assert_eq!(count.trim(), "1", "protocol v{protocol}");
+    }
+    pushed.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_branch_other_than_main_can_be_deleted_and_tags_stay() {
+    let pushed = Pushed::to_dev("hello").await;
+    let (work, url) = (&pushed.work, &pushed.url);
+    let second = pushed.second_commit();
+    git_ok(&work.path, &["tag", "v1"]);
+    git_ok(&work.path, &["push", "-q", url, "main:feature", "v1"]);
+    let deleted = work.git(&["push", url, ":feature"]);
+    assert!(deleted.ok, "{}", deleted.stderr);
+    assert!(
+        deleted.stderr.contains("branch feature deleted"),
+        "{}",
+        deleted.stderr
+    );
+    let refs = ls_remote(pushed.tmp.path(), url);
+    assert_eq!(ref_id(&refs, "refs/heads/feature"), None);
+    assert_eq!(ref_id(&refs, "refs/tags/v1"), Some(second));
+    pushed.app.stop().await;
+}
+
+/// A server with the repository `web` whose dev branch holds a static page and no
+/// function.yml; returns the app, the temp dir, the admin's URL, the work tree and the commit
+/// on dev.
+async fn web_without_function_yml() -> (TestApp, tempfile::TempDir, String, WorkTree, String) {
+    let app = spawn_app().await;
     let tmp = tempfile::tempdir().expect("tmp");
+    let url = app.admin_url("web");
+    let work = WorkTree::new(tmp.path(), "work");
+    work.write("index.html", "<h1>hi</h1>\n");
+    let stored = work.commit("no function.yml");
+    git_ok(&work.path, &["push", "-q", &url, "main:dev"]);
+    (app, tmp, url, work, stored)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_to_main_without_function_yml_is_refused_with_an_example_and_the_templates() {
+    let (app, _tmp, url, work, _) = web_without_function_yml().await;
+    let push = work.git(&["push", &url, "main"]);
+    assert!(!push.ok);
+    assert!(
+        push.stderr
+            .contains("error: function.yml is missing at the root of main"),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("template: python3.12"),
+        "shows an example: {}",
+        push.stderr
+    );
+    // The installed templates, as loaded, not a list written into the message.
+    let installed = lmnop::build::templates::Templates::load(&app.state.config.templates_dir);
+    assert!(
+        push.stderr
+            .contains(&format!("Templates: {}.", installed.names().join(", "))),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("pre-receive hook declined"),
+        "{}",
+        push.stderr
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_atomic_push_with_one_refused_ref_updates_nothing() {
+    let (app, tmp, url, work, stored) = web_without_function_yml().await;
+    work.write("more.txt", "x\n");
+    let next = work.commit("more");
+    let atomic = work.git(&["push", "--atomic", &url, "main:dev", "main:main"]);
+    assert!(!atomic.ok);
+    let refs = ls_remote(tmp.path(), &url);
+    assert_eq!(
+        ref_id(&refs, "refs/heads/dev"),
+        Some(stored.clone()),
+        "dev kept its old id"
+    );
+    assert_eq!(ref_id(&refs, "refs/heads/main"), None);
+    assert_ne!(stored, next);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_function_yml_a_push_to_main_gets_as_far_as_the_build() {
+    let (app, tmp, url, work, _) = web_without_function_yml().await;
+    // The build cannot pull the template's default base image here, so the branch stays
+    // where it was.
+    work.write("function.yml", "template: python3.12\n");
+    work.write("function/entrypoint", "#!/bin/sh\n");
+    work.commit("add function.yml");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(!push.ok);
+    assert!(
+        push.stderr.contains("template python3.12, 1 to 1 replicas"),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains("-----> Building web v1"),
+        "{}",
+        push.stderr
+    );
+    assert_eq!(
+        ref_id(&ls_remote(tmp.path(), &url), "refs/heads/main"),
+        None
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refs_outside_branches_and_tags_are_refused() {
+    let (app, _tmp, url, work, _) = web_without_function_yml().await;
+    let notes = work.git(&["push", &url, "main:refs/notes/x"]);
+    assert!(!notes.ok);
+    assert!(
+        notes.stderr.contains("not a branch or a tag"),
+        "{}",
+        notes.stderr
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_the_deploy_branch_is_refused() {
+    let app = spawn_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let url = app.admin_url("keep");
     let work = WorkTree::new(tmp.path(), "work");
     work.commit("first");
-    git_ok(
-        &work.path,
-        &["push", "-q", &app.admin_url("real"), "main:dev"],
+    git_ok(&work.path, &["push", "-q", &url, "main:dev"]);
+    // Put a main branch in place behind lmnop's back, as a deploy would.
+    let repo = app.repos_dir().join("keep.git");
+    git_ok(&repo, &["update-ref", "refs/heads/main", &work.head()]);
+    let delete = work.git(&["push", &url, ":main"]);
+    assert!(!delete.ok);
+    assert!(
+        delete.stderr.contains("refusing to delete main"),
+        "{}",
+        delete.stderr
     );
-    for path in [
-        "/scm/real/objects/info/alternates",
-        "/scm/real/config",
-        "/scm/real/HEAD",
-        "/scm/real//info/refs",
-        "/scm/real/info/refs",
-        "/scm//real/info/refs",
-    ] {
-        let status = raw_status(&app, "GET", path, b"", &[]);
-        assert!(status == 404 || status == 400, "{path} answered {status}");
-    }
-    assert_eq!(repos_on_disk(&app), ["real.git"]);
-    assert!(!app.state.config.data_dir.join("x").exists());
+    assert_eq!(
+        ref_id(&ls_remote(tmp.path(), &url), "refs/heads/main"),
+        Some(work.head())
+    );
     app.stop().await;
 }
 
@@ -478,8 +402,7 @@ async fn a_push_waiting_on_one_repository_does_not_hold_up_another() {
     let held = app.state.push_locks.lock("slow").await;
     let slow_url = app.admin_url("slow");
     let dir = work.path.clone();
-    let slow =
-        std::thread::spawn(move || crate::gitutil::git(&dir, &["push", &slow_url, "main:dev"]));
+    let slow = std::thread::spawn(move || git(&dir, &["push", &slow_url, "main:dev"]));
 
     let fast = work.git(&["push", &app.admin_url("fast"), "main:dev"]);
     assert!(fast.ok, "{}", fast.stderr);
@@ -492,239 +415,6 @@ async fn a_push_waiting_on_one_repository_does_not_hold_up_another() {
         slow.stderr
     );
     app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn malformed_requests_and_truncated_packs_end_cleanly() {
-    let app = spawn_app().await;
-    let tmp = tempfile::tempdir().expect("tmp");
-    let url = app.admin_url("solid");
-    let work = WorkTree::new(tmp.path(), "work");
-    work.write("a.txt", "a\n");
-    let first = work.commit("first");
-    git_ok(&work.path, &["push", "-q", &url, "main:dev"]);
-
-    let receive = ("Content-Type", "application/x-git-receive-pack-request");
-    let upload = ("Content-Type", "application/x-git-upload-pack-request");
-    // Junk pkt-lines: bad lengths, no flush, binary noise.
-    for body in [
-        &b"zzzzjunk"[..],
-        b"0004",
-        b"ffff",
-        b"0009abc",
-        &[0u8, 159, 146, 150, 7, 7],
-    ] {
-        let status = raw_status(
-            &app,
-            "POST",
-            "/scm/solid/git-receive-pack",
-            body,
-            &[receive],
-        );
-        assert!(
-            status < 500 || status == 200,
-            "receive-pack {body:?}: {status}"
-        );
-        let status = raw_status(&app, "POST", "/scm/solid/git-upload-pack", body, &[upload]);
-        assert!(
-            status < 500 || status == 200,
-            "upload-pack {body:?}: {status}"
-        );
-    }
-    // A wrong content type is refused outright.
-    assert_eq!(
-        raw_status(
-            &app,
-            "POST",
-            "/scm/solid/git-receive-pack",
-            b"0000",
-            &[upload]
-        ),
-        415
-    );
-
-    // A truncated pack: a real update command, then half a pack.
-    work.write("b.txt", "b\n");
-    let second = work.commit("second");
-    let pack = std::process::Command::new("git")
-        .args(["pack-objects", "--stdout", "--revs"])
-        .current_dir(&work.path)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(format!("{second}\n^{first}\n").as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("pack-objects");
-    let mut body = pkt_line(&format!("{first} {second} refs/heads/dev\0report-status\n"));
-    body.extend_from_slice(b"0000");
-    body.extend_from_slice(&pack.stdout[..pack.stdout.len() / 2]);
-    raw_status(
-        &app,
-        "POST",
-        "/scm/solid/git-receive-pack",
-        &body,
-        &[receive],
-    );
-
-    assert_eq!(
-        ref_id(&ls_remote(tmp.path(), &url), "refs/heads/dev"),
-        Some(first),
-        "dev is unchanged"
-    );
-    let leftovers = quarantines(&app.repos_dir().join("solid.git"));
-    assert!(leftovers.is_empty(), "quarantine removed: {leftovers:?}");
-    // The server is fine.
-    assert_eq!(
-        reqwest::get(app.url("/healthz"))
-            .await
-            .expect("healthz")
-            .status(),
-        200
-    );
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn gzip_request_bodies_are_accepted() {
-    use std::io::Write as _;
-    let app = spawn_app().await;
-    let tmp = tempfile::tempdir().expect("tmp");
-    let url = app.admin_url("zipped");
-    let work = WorkTree::new(tmp.path(), "work");
-    work.write("a.txt", "a\n");
-    let head = work.commit("first");
-    git_ok(&work.path, &["push", "-q", &url, "main:dev"]);
-
-    let mut request = pkt_line(&format!("want {head} ofs-delta\n"));
-    request.extend_from_slice(b"0000");
-    request.extend_from_slice(&pkt_line("done\n"));
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(&request).expect("gzip");
-    let compressed = encoder.finish().expect("gzip");
-    let response = reqwest::Client::new()
-        .post(app.url("/scm/zipped/git-upload-pack"))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .header("Content-Type", "application/x-git-upload-pack-request")
-        .header("Content-Encoding", "gzip")
-        .body(compressed)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/x-git-upload-pack-result"
-    );
-    let body = response.bytes().await.expect("body");
-    assert!(body.windows(4).any(|w| w == b"PACK"), "a pack comes back");
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_bad_function_yml_gets_field_specific_errors_before_any_build() {
-    let app = spawn_app().await;
-    let tmp = tempfile::tempdir().expect("tmp");
-    let url = app.admin_url("checked");
-    let work = WorkTree::new(tmp.path(), "work");
-    work.write("function/entrypoint", "#!/bin/sh\n");
-    let bomb = "a: &a [\"x\",\"x\"]\nb: &b [*a,*a,*a]\nc: [*b,*b,*b]\ntemplate: python3.12\n";
-    let cases: &[(&str, &str)] = &[
-        (
-            "template: python3.12\nscaling: {min: two}\n",
-            "line 2, scaling.min",
-        ),
-        ("tempalte: python3.12\n", "did you mean `template`"),
-        (
-            "template: python3.12\nlimits: {memory: 8Gi}\n",
-            "line 2, limits.memory",
-        ),
-        ("template: cobol\n", "unknown template `cobol`"),
-        ("template: ../x\n", "template"),
-        (bomb, "anchors and aliases"),
-        (
-            "template: python3.12\nsecrets: [db-password]\n",
-            "secret `db-password` does not exist",
-        ),
-    ];
-    for (content, expected) in cases {
-        work.write("function.yml", content);
-        work.commit("try");
-        let push = work.git(&["push", &url, "main"]);
-        assert!(!push.ok, "{content}");
-        assert!(
-            push.stderr.contains(expected),
-            "{content:?}: expected {expected:?} in\n{}",
-            push.stderr
-        );
-        assert!(
-            !push.stderr.contains("-----> Building"),
-            "stopped before the build: {}",
-            push.stderr
-        );
-    }
-    // Once the secret exists, the same file passes the check.
-    app.state
-        .secrets()
-        .set(
-            &lmnop::domain::SecretName::parse("db-password").expect("name"),
-            &lmnop::domain::Secret::new("pw"),
-        )
-        .expect("set secret");
-    work.write(
-        "function.yml",
-        "template: python3.12\nsecrets: [db-password]\n",
-    );
-    work.commit("with secret");
-    let push = work.git(&["push", &url, "main"]);
-    assert!(
-        push.stderr.contains("template python3.12"),
-        "{}",
-        push.stderr
-    );
-    assert!(!push.stderr.contains("does not exist"), "{}", push.stderr);
-    assert!(!push.stderr.contains("pw"), "{}", push.stderr);
-
-    // A file the template needs is missing.
-    std::fs::remove_file(work.path.join("function/entrypoint")).expect("rm");
-    work.write("function.yml", "template: python3.12\n");
-    work.commit("no entrypoint");
-    let push = work.git(&["push", &url, "main"]);
-    assert!(
-        push.stderr
-            .contains("the python3.12 template needs function/entrypoint"),
-        "{}",
-        push.stderr
-    );
-    assert!(
-        repos_on_disk(&app).is_empty(),
-        "every push was rejected: no repository is left"
-    );
-    app.stop().await;
-}
-
-/// Successful `GET …/info/refs` answers so far, from `/metrics`.
-async fn ref_advertisements(app: &TestApp) -> u64 {
-    let metrics = reqwest::get(app.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    metrics
-        .lines()
-        .filter(|line| {
-            line.starts_with("lmnop_http_requests_total")
-                && line.contains("route=\"/scm/{repo}/info/refs\"")
-                && line.contains("status=\"200\"")
-        })
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -744,13 +434,13 @@ async fn a_push_overtaken_while_it_waited_is_refused_before_anything_runs() {
 
     // The push reads the refs (dev at `first`), then waits for the repository's lock while
     // another push moves dev.
-    let seen = ref_advertisements(&app).await;
+    let seen = app.ref_advertisements().await;
     let held = app.state.push_locks.lock("raced").await;
     let (dir, push_url) = (work.path.clone(), url.clone());
     let waiting =
         std::thread::spawn(move || git(&dir, &["push", "--force", &push_url, "main:dev"]));
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while ref_advertisements(&app).await == seen {
+    while app.ref_advertisements().await == seen {
         assert!(
             std::time::Instant::now() < deadline,
             "the push never read the refs"

@@ -212,8 +212,45 @@ impl TestApp {
             .expect("create user")
     }
 
+    /// `GET /api/v1/functions/NAME` as the admin: the function with its releases (newest
+    /// first), or `None` when there is no such function.
+    pub async fn function_detail(&self, name: &str) -> Option<serde_json::Value> {
+        function_detail_at(&self.url(""), name).await
+    }
+
+    /// The function's releases as the API shows them, newest first; none when there is no such
+    /// function.
+    pub async fn releases(&self, name: &str) -> Vec<serde_json::Value> {
+        releases_at(&self.url(""), name).await
+    }
+
+    /// `GET /api/v1/functions/NAME/releases/N/log` as the admin: the release's whole log.
+    pub async fn release_log(&self, name: &str, number: i64) -> String {
+        release_log_at(&self.url(""), name, number).await
+    }
+
     /// Stops the server and starts a new one on the same data directory and database (a new
     /// port), as an operator's restart would.
+    /// Successful `GET …/info/refs` answers so far, from `/metrics`: a push has read the refs
+    /// once this grows.
+    pub async fn ref_advertisements(&self) -> u64 {
+        let metrics = reqwest::get(self.url("/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        metrics
+            .lines()
+            .filter(|line| {
+                line.starts_with("lmnop_http_requests_total")
+                    && line.contains("route=\"/scm/{repo}/info/refs\"")
+                    && line.contains("status=\"200\"")
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
     pub async fn restart(self) -> TestApp {
         let TestApp {
             _dir: dir,
@@ -244,6 +281,64 @@ impl TestApp {
             task.await.expect("server task").expect("server ran");
         }
     }
+}
+
+/// A GET of lmnop's JSON API as the admin on the server at `base` (`http://HOST:PORT`):
+/// (status, body). Panics when the server does not answer.
+async fn admin_get(base: &str, path: &str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("the API answers GET {path}: {error}"));
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+/// [`TestApp::function_detail`] of the server at `base`, for a server that is not a
+/// [`TestApp`] (an `lmnop serve` process).
+pub async fn function_detail_at(base: &str, name: &str) -> Option<serde_json::Value> {
+    let (status, body) = admin_get(base, &format!("/api/v1/functions/{name}")).await;
+    match status {
+        200 => Some(serde_json::from_str(&body).expect("the function is JSON")),
+        404 => None,
+        _ => panic!("GET /api/v1/functions/{name} answered {status}: {body}"),
+    }
+}
+
+/// [`TestApp::releases`] of the server at `base`.
+pub async fn releases_at(base: &str, name: &str) -> Vec<serde_json::Value> {
+    function_detail_at(base, name)
+        .await
+        .map(|detail| {
+            detail["releases"]
+                .as_array()
+                .expect("the function has a list of releases")
+                .clone()
+        })
+        .unwrap_or_default()
+}
+
+/// [`TestApp::release_log`] of the server at `base`.
+pub async fn release_log_at(base: &str, name: &str, number: i64) -> String {
+    let path = format!("/api/v1/functions/{name}/releases/{number}/log");
+    let (status, body) = admin_get(base, &path).await;
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
+/// (number, status) of each release, as the API shows them.
+pub fn statuses(releases: &[serde_json::Value]) -> Vec<(i64, &str)> {
+    releases
+        .iter()
+        .map(|release| {
+            (
+                release["number"].as_i64().expect("a release number"),
+                release["status"].as_str().expect("a release status"),
+            )
+        })
+        .collect()
 }
 
 pub async fn spawn_app() -> TestApp {

@@ -1,0 +1,212 @@
+//! After a restart, and after lmnop is killed mid-deploy: the reconciler brings routes and
+//! containers back and removes what no function owns.
+
+use std::time::Duration;
+
+use crate::deploy_support::{
+    Leftovers, containers_of, deploy_app, get, python_function, python_image, remove_containers,
+    start_labelled_container, unique, watchdog_image,
+};
+use crate::gitutil::WorkTree;
+use crate::support::{
+    ADMIN_PASSWORD, Part, TestApp, Workspace, docker_available, free_port, function_detail_at,
+    need, releases_at, statuses,
+};
+
+/// A deploy server serving the Python function `prefix-…` ("still here"); returns the app,
+/// the function's name and what removes its containers and images at the end.
+async fn still_here(prefix: &str) -> Option<(TestApp, String, Leftovers)> {
+    let app = deploy_app().await?;
+    let name = unique(prefix);
+    let leftovers = Leftovers(name.clone());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "still here", "");
+    work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    Some((app, name, leftovers))
+}
+
+/// What `/function/NAME` answers once it answers 200, or its last answer after 10 s.
+async fn first_success(app: &TestApp, name: &str) -> (u16, String) {
+    let mut answer = (0, String::new());
+    for _ in 0..100 {
+        answer = get(app, &format!("/function/{name}"), None).await;
+        if answer.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_restart_the_reconciler_restores_the_routes() {
+    let Some((app, name, _leftovers)) = still_here("again").await else {
+        return;
+    };
+    // The new server knows no routes until the reconciler has run.
+    let app = app.restart().await;
+    assert_eq!(
+        first_success(&app, &name).await,
+        (200, "still here\n".to_owned())
+    );
+    remove_containers(&name).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_restart_containers_no_function_owns_are_removed() {
+    let Some(app) = deploy_app().await else {
+        return;
+    };
+    // An orphan: a container of this installation that no function owns.
+    let ghost = unique("ghost");
+    let _leftovers = Leftovers(ghost.clone());
+    let orphan_id = start_labelled_container(&app.state.instance, &ghost);
+    let app = app.restart().await;
+    let mut orphan_gone = false;
+    for _ in 0..60 {
+        let left = std::process::Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("id={orphan_id}")])
+            .output()
+            .expect("docker ps");
+        if String::from_utf8_lossy(&left.stdout).trim().is_empty() {
+            orphan_gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(orphan_gone, "the orphan is stopped and removed");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_whose_containers_are_gone_is_started_again_by_the_reconciler() {
+    let Some((app, name, _leftovers)) = still_here("again").await else {
+        return;
+    };
+    // A restart and its first pass first, so that the next periodic pass is 30 s away and
+    // the pass below is the one that finds the containers gone.
+    let app = app.restart().await;
+    assert_eq!(first_success(&app, &name).await.0, 200);
+    // Its containers gone (as after a host reboot), the function comes back by itself.
+    remove_containers(&name).await;
+    let report = lmnop::release::reconcile::reconcile(&app.state.releaser)
+        .await
+        .expect("reconcile");
+    assert_eq!(report.restarted, std::slice::from_ref(&name));
+    assert_eq!(
+        get(&app, &format!("/function/{name}"), None).await,
+        (200, "still here\n".to_owned())
+    );
+    remove_containers(&name).await;
+    app.stop().await;
+}
+
+/// `lmnop serve` as a process of its own, so it can be killed.
+fn serve_process(ws: &Workspace, port: u16, log: &std::path::Path) -> std::process::Child {
+    ws.lmnop()
+        .arg("serve")
+        .env("LMNOP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LMNOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env(
+            "LMNOP_BUILD_ARGS",
+            format!(
+                "python3.12.BASE_IMAGE={},WATCHDOG_IMAGE={}",
+                python_image(),
+                watchdog_image()
+            ),
+        )
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("lmnop serve starts")
+}
+
+async fn wait_for(url: &str, expected: &str) -> bool {
+    for _ in 0..300 {
+        if let Ok(response) = reqwest::get(url).await {
+            if response.status() == 200 && response.text().await.unwrap_or_default() == expected {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_lmnop_during_a_deploy_leaves_one_serving_release_and_no_orphans() {
+    if !need(Part::Docker, docker_available().await, "no engine answers") {
+        return;
+    }
+    let ws = Workspace::new().await;
+    let port = free_port();
+    let log = ws.dir.path().join("serve.log");
+    let mut server = serve_process(&ws, port, &log);
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        wait_for(&format!("{base}/healthz"), "ok\n").await,
+        "lmnop starts"
+    );
+
+    let name = unique("killed");
+
+    let _leftovers = Leftovers(name.clone());
+    let url = format!("http://admin:{ADMIN_PASSWORD}@127.0.0.1:{port}/scm/{name}");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    work.write("build-id.txt", &name);
+    python_function(&work, "v1 answers", "");
+    work.commit("v1");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(push.ok, "{}", push.stderr);
+
+    // v2 builds slowly; kill lmnop in the middle of it.
+    work.write("function/initialize", "sleep 30\n");
+    python_function(&work, "v2 answers", "");
+    work.commit("v2");
+    let pusher = {
+        let (dir, url) = (work.path.clone(), url.clone());
+        std::thread::spawn(move || crate::gitutil::git(&dir, &["push", &url, "main"]))
+    };
+    let mut building = false;
+    for _ in 0..300 {
+        let releases = releases_at(&base, &name).await;
+        if releases.first().is_some_and(|r| r["number"] == 2) {
+            building = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(building, "v2 started");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server.kill().expect("kill -9");
+    server.wait().expect("reaped");
+    let push = pusher.join().expect("pusher");
+    assert!(!push.ok, "the interrupted push is not accepted");
+
+    // Start again: v1 serves, v2 is failed, one container is left.
+    let mut server = serve_process(&ws, port, &log);
+    assert!(
+        wait_for(&format!("{base}/function/{name}"), "v1 answers\n").await,
+        "v1 serves after the restart: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let detail = function_detail_at(&base, &name)
+        .await
+        .expect("the function");
+    let releases = detail["releases"].as_array().expect("releases");
+    assert_eq!(statuses(releases), [(2, "failed"), (1, "deployed")]);
+    assert_eq!(detail["release"], 1, "release 1 is the serving one");
+    let ids = containers_of(&name, true);
+    assert_eq!(
+        ids.len(),
+        1,
+        "exactly the serving container is left: {ids:?}"
+    );
+    server.kill().expect("kill");
+    server.wait().expect("reaped");
+    remove_containers(&name).await;
+}
