@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 
 use crate::domain::Secret;
+use crate::store::DataDir;
 
 /// Where lmnop keeps its state: needed by every command.
 #[derive(Args, Debug, Clone)]
@@ -238,9 +239,10 @@ pub struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
-    /// SQLite in the data directory: the embedded default.
-    pub fn sqlite_in(data_dir: &Path) -> Self {
-        let path = data_dir.join("lmnop.db");
+    /// SQLite in the data directory: the embedded default. The URL names the file under the
+    /// directory as the operator wrote it, so messages show what they typed.
+    pub fn sqlite_in(data_dir: &DataDir) -> Self {
+        let path = data_dir.shown(&data_dir.database_file());
         Self {
             url: Secret::new(format!("sqlite://{}", encode_path(&path))),
         }
@@ -337,7 +339,7 @@ impl RuntimeConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    pub data_dir: PathBuf,
+    pub data_dir: DataDir,
     pub database: DatabaseConfig,
     /// The engine that builds images.
     pub docker_host: crate::engine::DockerHost,
@@ -368,8 +370,7 @@ impl Config {
 
     /// Defaults for everything but the data directory: SQLite inside it, local Docker, no
     /// registry, listening on an ephemeral loopback port. Tests and embedders start here.
-    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
-        let data_dir = data_dir.into();
+    pub fn with_data_dir(data_dir: DataDir) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database: DatabaseConfig::sqlite_in(&data_dir),
@@ -493,19 +494,23 @@ impl CaCertificates {
 /// Data directory and database, resolved.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
-    pub data_dir: PathBuf,
+    pub data_dir: DataDir,
     pub database: DatabaseConfig,
 }
 
 impl StoreConfig {
     pub fn from_args(args: StoreArgs) -> Result<Self, ConfigError> {
+        let data_dir = DataDir::new(&args.data_dir).map_err(|error| ConfigError::Invalid {
+            setting: "LMNOP_DATA_DIR",
+            reason: format!("cannot make {:?} absolute: {error}", args.data_dir),
+        })?;
         let url = secret_setting(
             "LMNOP_DATABASE_URL",
             args.database_url,
             args.database_url_file,
         )?;
         let database = match url {
-            None => DatabaseConfig::sqlite_in(&args.data_dir),
+            None => DatabaseConfig::sqlite_in(&data_dir),
             Some(url) => {
                 let text = url.expose();
                 if !(text.starts_with("sqlite:")
@@ -523,10 +528,7 @@ impl StoreConfig {
                 DatabaseConfig { url }
             }
         };
-        Ok(Self {
-            data_dir: args.data_dir,
-            database,
-        })
+        Ok(Self { data_dir, database })
     }
 }
 
@@ -709,7 +711,8 @@ mod tests {
 
     #[test]
     fn sqlite_urls_escape_special_characters() {
-        let config = DatabaseConfig::sqlite_in(Path::new("/tmp/a b?c"));
+        let data_dir = DataDir::new("/tmp/a b?c").expect("absolute");
+        let config = DatabaseConfig::sqlite_in(&data_dir);
         assert_eq!(config.url.expose(), "sqlite:///tmp/a%20b%3Fc/lmnop.db");
     }
 }

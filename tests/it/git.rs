@@ -428,7 +428,7 @@ async fn invalid_names_and_path_tricks_are_refused_without_creating_anything() {
         assert!(status == 404 || status == 400, "{path} answered {status}");
     }
     assert_eq!(repos_on_disk(&app), ["real.git"]);
-    assert!(!app.state.config.data_dir.join("x").exists());
+    assert!(!app.state.config.data_dir.path().join("x").exists());
     app.stop().await;
 }
 
