@@ -123,15 +123,15 @@ mod tests {
 
     #[test]
     fn relative_directories_are_made_absolute_and_shown_as_given() {
-        let dir = DataDir::new("./lmnop-data").expect("the current directory exists");
+        let dir = DataDir::new("./data").expect("the current directory exists");
         assert!(dir.path().is_absolute());
         assert!(dir.repos().is_absolute() && dir.hook_socket().is_absolute());
-        assert_eq!(dir.to_string(), "./lmnop-data");
+        assert_eq!(dir.to_string(), "./data");
         assert_eq!(
             dir.shown(&dir.database_file()),
-            Path::new("./lmnop-data/lmnop.db")
+            Path::new("./data/lmnop.db")
         );
-        assert_eq!(dir.shown(dir.path()), Path::new("./lmnop-data"));
+        assert_eq!(dir.shown(dir.path()), Path::new("./data"));
     }
 
     #[test]
