@@ -155,13 +155,6 @@ impl Application {
     pub async fn build_with(config: Config, seams: Seams) -> Result<Self, StartError> {
         let db = store::open_database(&config.data_dir, &config.database).await?;
         store::prepare_data_dir(&config.data_dir)?;
-        // git runs hooks inside the repository: every path handed to it must be absolute.
-        let mut config = config;
-        config.data_dir =
-            std::fs::canonicalize(&config.data_dir).map_err(|source| StoreError::DataDir {
-                path: config.data_dir.clone(),
-                error: source,
-            })?;
         let hashing_threads = std::thread::available_parallelism().map_or(2, usize::from);
         let accounts = Accounts::new(db.clone(), Passwords::new(hashing_threads));
         if let Some(password) = accounts

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::config::{GatewayConfig, RegistryConfig, RuntimeConfig, StoreConfig};
 use crate::db::Db;
 use crate::engine::DockerHost;
+use crate::store::DataDir;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -83,9 +84,11 @@ pub async fn run(
     checks
 }
 
-fn check_data_dir(path: &Path) -> Check {
+fn check_data_dir(data_dir: &DataDir) -> Check {
     const PART: &str = "data directory";
     let fix = "set LMNOP_DATA_DIR to a directory lmnop may write, or fix its permissions";
+    // Messages name the directory as the operator wrote it.
+    let path = data_dir.given();
     if !path.exists() {
         let parent = path
             .parent()
@@ -105,7 +108,7 @@ fn check_data_dir(path: &Path) -> Check {
             )
         };
     }
-    let probe = path.join(".doctor-write-test");
+    let probe = data_dir.doctor_probe();
     match std::fs::write(&probe, b"lmnop").and_then(|()| std::fs::remove_file(&probe)) {
         Ok(()) => Check::ok(PART, format!("{} (writable)", path.display())),
         Err(error) => Check::failed(
@@ -121,7 +124,7 @@ async fn check_database(store: &StoreConfig) -> Check {
     let shown = store.database.display_url();
     let default_sqlite = crate::config::DatabaseConfig::sqlite_in(&store.data_dir);
     if store.database.url.expose() == default_sqlite.url.expose()
-        && !store.data_dir.join("lmnop.db").exists()
+        && !store.data_dir.database_file().exists()
     {
         return Check::ok(PART, format!("{shown} (created at first start)"));
     }

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::output::Output;
 use super::receive::{Push, PushHandler, Quarantine, RefUpdate, Verdict};
+use crate::store::DataDir;
 
 /// Environment variables that tell the hook where the server is and which push it is.
 pub const SOCKET_ENV: &str = "LMNOP_HOOK_SOCKET";
@@ -57,16 +58,16 @@ pub struct HookServer {
 }
 
 impl HookServer {
-    /// Binds the socket at `DATA_DIR/run/hook.sock`, replacing a stale one.
-    pub fn bind(data_dir: &Path) -> std::io::Result<(Arc<Self>, UnixListener)> {
+    /// Binds the data directory's hook socket (in an owner-only folder), replacing a stale one.
+    pub fn bind(data_dir: &DataDir) -> std::io::Result<(Arc<Self>, UnixListener)> {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        let dir = data_dir.join("run");
+        let dir = data_dir.run();
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&dir)?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-        let socket = dir.join("hook.sock");
+        let socket = data_dir.hook_socket();
         let _ = std::fs::remove_file(&socket);
         let listener = UnixListener::bind(&socket)?;
         std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;

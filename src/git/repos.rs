@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
 use crate::domain::FunctionName;
+use crate::store::DataDir;
 
-/// The repositories under `DATA_DIR/repos`, and the hooks directory git is pointed at.
+/// The repositories of the data directory, and the hooks directory git is pointed at.
 #[derive(Debug)]
 pub struct Repos {
     root: PathBuf,
@@ -37,14 +38,14 @@ impl From<std::io::Error> for RepoError {
 impl Repos {
     /// Prepares the layout and writes the pre-receive hook that calls `hook_binary`.
     pub async fn open(
-        data_dir: &Path,
+        data_dir: &DataDir,
         hook_binary: &Path,
         initial_branch: &str,
     ) -> Result<Self, RepoError> {
         let repos = Self {
-            root: data_dir.join(crate::store::REPOS_DIR),
-            hooks_dir: data_dir.join("hooks"),
-            empty: data_dir.join("empty.git"),
+            root: data_dir.repos(),
+            hooks_dir: data_dir.hooks(),
+            empty: data_dir.empty_repo(),
             initial_branch: initial_branch.to_owned(),
         };
         std::fs::create_dir_all(&repos.root)?;

@@ -3,9 +3,10 @@
 //! Values are write-only: they can be set and removed, never shown.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::domain::{Secret, SecretName};
+use crate::store::DataDir;
 
 /// Largest secret value accepted.
 pub const MAX_SECRET_BYTES: usize = 512 * 1024;
@@ -33,9 +34,9 @@ pub struct SecretStore {
 }
 
 impl SecretStore {
-    pub fn new(data_dir: &Path) -> Self {
+    pub fn new(data_dir: &DataDir) -> Self {
         Self {
-            dir: data_dir.join(crate::store::SECRETS_DIR),
+            dir: data_dir.secrets(),
         }
     }
 
@@ -115,8 +116,9 @@ mod tests {
     #[test]
     fn set_list_replace_remove() {
         let dir = tempfile::tempdir().expect("tmp");
-        crate::store::prepare_data_dir(dir.path()).expect("data dir");
-        let store = SecretStore::new(dir.path());
+        let data_dir = DataDir::new(dir.path()).expect("a temp dir is absolute");
+        crate::store::prepare_data_dir(&data_dir).expect("data dir");
+        let store = SecretStore::new(&data_dir);
         let name = SecretName::parse("db-password").expect("name");
         assert!(!store.set(&name, &Secret::new("s3cret")).expect("set"));
         assert!(store.set(&name, &Secret::new("s3cret-2")).expect("replace"));

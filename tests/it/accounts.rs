@@ -13,7 +13,8 @@ use crate::support::TestDatabase;
 async fn accounts() -> (Accounts, Db, TestDatabase, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let test_db = TestDatabase::new(&dir.path().join("data")).await;
-    lmnop::store::prepare_data_dir(&dir.path().join("data")).expect("data dir");
+    let data_dir = lmnop::store::DataDir::new(dir.path().join("data")).expect("absolute");
+    lmnop::store::prepare_data_dir(&data_dir).expect("data dir");
     let db = Db::open(&test_db.config).await.expect("db");
     (
         Accounts::new(db.clone(), Passwords::new(2)),

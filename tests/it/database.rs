@@ -29,7 +29,8 @@ async fn tables(db: &Db) -> Vec<String> {
 async fn migrations_go_up_down_and_up_again() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
-    lmnop::store::prepare_data_dir(&data_dir).expect("data dir");
+    let layout = lmnop::store::DataDir::new(&data_dir).expect("a temp dir is absolute");
+    lmnop::store::prepare_data_dir(&layout).expect("data dir");
     let test_db = TestDatabase::new(&data_dir).await;
     let db = Db::open(&test_db.config).await.expect("open");
     let expected = [

@@ -55,7 +55,8 @@ async fn first_start_creates_admin_with_the_configured_password() {
 
 #[test]
 fn config_debug_output_hides_secrets() {
-    let mut config = lmnop::config::Config::with_data_dir("/tmp/x");
+    let data_dir = lmnop::store::DataDir::new("/tmp/x").expect("absolute");
+    let mut config = lmnop::config::Config::with_data_dir(data_dir);
     config.database.url = lmnop::domain::Secret::new("postgres://u:db-secret@h/d");
     config.admin_password = Some(lmnop::domain::Secret::new("admin-secret"));
     let shown = format!("{config:?}");

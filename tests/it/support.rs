@@ -8,6 +8,7 @@ use std::process::Command;
 use lmnop::app::{Application, Seams};
 use lmnop::config::{Config, DatabaseConfig};
 use lmnop::domain::Secret;
+use lmnop::store::DataDir;
 use rand::Rng;
 use sqlx::migrate::MigrateDatabase;
 use tempfile::TempDir;
@@ -111,7 +112,9 @@ impl TestDatabase {
     pub async fn new(data_dir: &Path) -> Self {
         if !Self::is_postgres() {
             return Self {
-                config: DatabaseConfig::sqlite_in(data_dir),
+                config: DatabaseConfig::sqlite_in(
+                    &DataDir::new(data_dir).expect("a temp dir is absolute"),
+                ),
                 postgres_url: None,
             };
         }
@@ -195,7 +198,7 @@ impl TestApp {
 
     /// The data directory's repositories folder.
     pub fn repos_dir(&self) -> PathBuf {
-        self.state.config.data_dir.join("repos")
+        self.state.config.data_dir.repos()
     }
 
     /// Creates a member account.
@@ -361,7 +364,8 @@ async fn spawn_app_on(seams: Seams, adjust: impl FnOnce(&mut Config)) -> TestApp
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
     let db = TestDatabase::new(&data_dir).await;
-    let mut config = Config::with_data_dir(&data_dir);
+    let mut config =
+        Config::with_data_dir(DataDir::new(&data_dir).expect("a temp dir is absolute"));
     config.database = db.config.clone();
     config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     config.hook_binary = PathBuf::from(env!("CARGO_BIN_EXE_lmnop"));

@@ -55,7 +55,7 @@ async fn invalid_repository_names_and_path_tricks_are_refused_without_creating_a
         }
     }
     assert!(repos_on_disk(&app).is_empty(), "{:?}", repos_on_disk(&app));
-    assert!(!app.state.config.data_dir.join("x").exists());
+    assert!(!app.state.config.data_dir.path().join("x").exists());
     app.stop().await;
 }
 
@@ -101,7 +101,7 @@ async fn dumb_http_files_and_repository_internals_are_not_served() {
         assert!(status == 404 || status == 400, "{path} answered {status}");
     }
     assert_eq!(repos_on_disk(&app), ["real.git"]);
-    assert!(!app.state.config.data_dir.join("x").exists());
+    assert!(!app.state.config.data_dir.path().join("x").exists());
     app.stop().await;
 }
 

@@ -1,7 +1,11 @@
-//! The data directory (repositories, SQLite database, secrets) and opening the database, shared
-//! by `serve` and the operator commands.
+//! The data directory (repositories, SQLite database, secrets): its layout ([`DataDir`]),
+//! preparing it, and opening the database, shared by `serve` and the operator commands.
+
+mod data_dir;
 
 use std::path::{Path, PathBuf};
+
+pub use data_dir::DataDir;
 
 use crate::config::DatabaseConfig;
 use crate::db::{Db, DbError};
@@ -21,19 +25,15 @@ pub enum StoreError {
     Database(#[from] DbError),
 }
 
-/// Sub-directories of the data directory.
-pub const REPOS_DIR: &str = "repos";
-pub const SECRETS_DIR: &str = "secrets";
-
 /// Creates the data directory and its layout, and proves it is writable.
-pub fn prepare_data_dir(path: &Path) -> Result<(), StoreError> {
+pub fn prepare_data_dir(data_dir: &DataDir) -> Result<(), StoreError> {
     let fail = |source| StoreError::DataDir {
-        path: path.to_owned(),
+        path: data_dir.given().to_owned(),
         error: source,
     };
-    std::fs::create_dir_all(path.join(REPOS_DIR)).map_err(fail)?;
-    create_private_dir(&path.join(SECRETS_DIR)).map_err(fail)?;
-    let probe = path.join(".write-test");
+    std::fs::create_dir_all(data_dir.repos()).map_err(fail)?;
+    create_private_dir(&data_dir.secrets()).map_err(fail)?;
+    let probe = data_dir.write_probe();
     std::fs::write(&probe, b"lmnop").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)?;
     Ok(())
@@ -51,7 +51,10 @@ fn create_private_dir(path: &Path) -> std::io::Result<()> {
 
 /// Opens the database with its schema up to date. The data directory is created first only
 /// when the database lives in it, so a bad PostgreSQL URL leaves nothing behind.
-pub async fn open_database(data_dir: &Path, database: &DatabaseConfig) -> Result<Db, StoreError> {
+pub async fn open_database(
+    data_dir: &DataDir,
+    database: &DatabaseConfig,
+) -> Result<Db, StoreError> {
     if database.url.expose() == DatabaseConfig::sqlite_in(data_dir).url.expose() {
         prepare_data_dir(data_dir)?;
     }
@@ -60,8 +63,8 @@ pub async fn open_database(data_dir: &Path, database: &DatabaseConfig) -> Result
 
 /// This installation's id: random, made at first start and kept in `DATA_DIR/instance-id`.
 /// Containers carry it, so installations sharing a Docker engine leave each other alone.
-pub fn instance_id(data_dir: &Path) -> Result<String, StoreError> {
-    let path = data_dir.join("instance-id");
+pub fn instance_id(data_dir: &DataDir) -> Result<String, StoreError> {
+    let path = data_dir.instance_id_file();
     let fail = |source| StoreError::DataDir {
         path: path.clone(),
         error: source,
@@ -75,7 +78,7 @@ pub fn instance_id(data_dir: &Path) -> Result<String, StoreError> {
     let mut bytes = [0u8; 8];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     let id = hex::encode(bytes);
-    let staging = data_dir.join(".instance-id.new");
+    let staging = data_dir.instance_id_staging();
     std::fs::write(&staging, &id).map_err(fail)?;
     std::fs::rename(&staging, &path).map_err(fail)?;
     Ok(id)

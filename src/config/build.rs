@@ -1,0 +1,117 @@
+//! Build settings: the operator's build options (`LMNOP_BUILD_ARGS`) and the CA certificates
+//! builds trust (`LMNOP_BUILD_CA_FILE`, read once).
+
+use std::path::{Path, PathBuf};
+
+use super::ConfigError;
+
+/// Operator build options: `(template or all, NAME, VALUE)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildArgs(pub Vec<(Option<String>, String, String)>);
+
+impl BuildArgs {
+    /// The options that apply to `template`, template-specific ones last so they win.
+    pub fn for_template(&self, template: &str) -> Vec<(String, String)> {
+        let general = self.0.iter().filter(|(t, _, _)| t.is_none());
+        let specific = self
+            .0
+            .iter()
+            .filter(|(t, _, _)| t.as_deref() == Some(template));
+        general
+            .chain(specific)
+            .map(|(_, name, value)| (name.clone(), value.clone()))
+            .collect()
+    }
+}
+
+/// `NAME=VALUE,python3.12.NAME=VALUE` → [`BuildArgs`].
+pub fn parse_build_args(text: &str) -> Result<BuildArgs, String> {
+    let mut args = Vec::new();
+    for item in text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let (key, value) = item
+            .split_once('=')
+            .ok_or_else(|| format!("{item:?} is not NAME=VALUE"))?;
+        let (template, name) = match key.rsplit_once('.') {
+            Some((template, name)) => (Some(template.to_owned()), name),
+            None => (None, key),
+        };
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return Err(format!("{name:?} is not an option name (A-Z, 0-9, _)"));
+        }
+        args.push((template, name.to_owned(), value.to_owned()));
+    }
+    Ok(BuildArgs(args))
+}
+
+/// CA certificates (PEM) that builds trust, read once when lmnop starts: a push never touches
+/// the file, and a missing or unreadable one stops `serve` with the setting's name.
+#[derive(Debug, Clone)]
+pub struct CaCertificates {
+    path: PathBuf,
+    pem: std::sync::Arc<[u8]>,
+}
+
+impl CaCertificates {
+    /// Reads the file named by `LMNOP_BUILD_CA_FILE`.
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let setting = "LMNOP_BUILD_CA_FILE";
+        let pem = std::fs::read(path).map_err(|error| ConfigError::ReadFile {
+            setting,
+            path: path.to_owned(),
+            error,
+        })?;
+        if !pem.windows(11).any(|window| window == b"-----BEGIN ") {
+            return Err(ConfigError::Invalid {
+                setting,
+                reason: format!(
+                    "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                ),
+            });
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            pem: pem.into(),
+        })
+    }
+
+    /// Where the certificates were read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The certificates, as read.
+    pub fn pem(&self) -> &[u8] {
+        &self.pem
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_args_apply_per_template() {
+        let args = parse_build_args("BASE_IMAGE=a, python3.12.BASE_IMAGE=b,X=1").expect("valid");
+        assert_eq!(
+            args.for_template("python3.12"),
+            [
+                ("BASE_IMAGE".to_owned(), "a".to_owned()),
+                ("X".to_owned(), "1".to_owned()),
+                ("BASE_IMAGE".to_owned(), "b".to_owned())
+            ]
+        );
+        assert_eq!(args.for_template("static").len(), 2);
+        assert!(parse_build_args("nope").is_err());
+        assert!(parse_build_args("lower=x").is_err());
+        assert_eq!(parse_build_args("").expect("empty"), BuildArgs::default());
+    }
+}
