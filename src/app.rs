@@ -228,6 +228,7 @@ impl Application {
                 build_args: config.build_args.clone(),
                 build_ca: config.build_ca.clone(),
                 urls,
+                reserved: config.reserved_names(),
             }),
         };
         let git = crate::git::GitState {
@@ -259,6 +260,7 @@ impl Application {
             upstream: crate::router::upstream_client(),
             metrics: metrics.clone(),
             apps_domain: config.apps_domain.clone(),
+            own_host: config.public_host(),
             forwarded_proto: if https { "https" } else { "http" },
         };
         let state = AppState {

@@ -32,6 +32,7 @@ pub async fn json_errors(response: Response) -> Response {
         Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
         Err(_) => status.canonical_reason().unwrap_or("error").to_owned(),
     };
+    let text = crate::http::error::capped(&text);
     let json =
         serde_json::to_vec(&ApiError { error: &text }).expect("a struct of one string serializes");
     parts.headers.insert(

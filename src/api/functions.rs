@@ -83,6 +83,20 @@ pub struct ScaleRequest {
     replicas: i64,
 }
 
+impl ScaleRequest {
+    /// Only the documented object: serde alone would also take `[3]` for `{"replicas": 3}`.
+    fn from_body(body: serde_json::Value) -> Result<Self, AppError> {
+        let usage = r#"send {"replicas": N}"#;
+        if !body.is_object() {
+            return Err(AppError::BadRequest(format!(
+                "the body must be a JSON object; {usage}"
+            )));
+        }
+        serde_json::from_value(body)
+            .map_err(|error| AppError::BadRequest(format!("{error}; {usage}")))
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Scaled {
     name: String,
@@ -268,8 +282,9 @@ pub async fn scale(
     BasicUser(user): BasicUser,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(name): Path<String>,
-    Json(request): Json<ScaleRequest>,
+    Json(body): Json<serde_json::Value>,
 ) -> Result<Json<Scaled>, AppError> {
+    let request = ScaleRequest::from_body(body)?;
     let function = visible(&state, &user, &name).await?;
     let replicas = state
         .releaser

@@ -38,6 +38,11 @@ pub fn hook_binary() -> PathBuf {
     std::env::current_exe().unwrap_or_else(|_| PathBuf::from("lmnop"))
 }
 
+/// Names a new function may not take (see `Config::reserved_names`).
+pub const RESERVED_FUNCTION_NAMES: &[&str] = &[
+    "admin", "api", "git", "lmnop", "portal", "scm", "www", "metrics", "healthz",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

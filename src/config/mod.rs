@@ -73,6 +73,31 @@ impl Config {
         )
     }
 
+    /// The host (lowercase, no port) of `LMNOP_PUBLIC_URL`, when set.
+    pub fn public_host(&self) -> Option<String> {
+        let url = reqwest::Url::parse(self.public_url.as_deref()?).ok()?;
+        Some(url.host_str()?.to_ascii_lowercase())
+    }
+
+    /// Function names no new function may take: names people expect to be lmnop's own, and
+    /// the label of lmnop's own host when it lies under the apps domain (whoever took it would
+    /// get lmnop's traffic).
+    pub fn reserved_names(&self) -> std::collections::BTreeSet<String> {
+        let mut names: std::collections::BTreeSet<String> = defaults::RESERVED_FUNCTION_NAMES
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect();
+        if let (Some(host), Some(domain)) = (self.public_host(), self.apps_domain.as_deref()) {
+            if let Some(label) = host
+                .strip_suffix(domain)
+                .and_then(|rest| rest.strip_suffix('.'))
+            {
+                names.insert(label.to_owned());
+            }
+        }
+        names
+    }
+
     /// The [`defaults`] for everything but the data directory (SQLite inside it), listening
     /// on an ephemeral loopback port instead of the default address. Tests and embedders start
     /// here.

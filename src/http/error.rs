@@ -4,6 +4,23 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+/// The most of an error message shown, in characters: messages quote what was sent (a name, a
+/// path, a JSON value), and a client that sends a megabyte must not get it back.
+pub const MAX_MESSAGE_CHARS: usize = 400;
+
+/// `message`, cut to [`MAX_MESSAGE_CHARS`] with a note of how much was left out.
+pub fn capped(message: &str) -> std::borrow::Cow<'_, str> {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => message.into(),
+        Some((end, _)) => format!(
+            "{}… ({} more bytes not shown)",
+            &message[..end],
+            message.len() - end
+        )
+        .into(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
@@ -55,15 +72,32 @@ impl IntoResponse for AppError {
                 tracing::error!(error = format!("{cause:#}"), "request failed");
                 "internal error: the server log has the details".to_owned()
             }
-            other => other.to_string(),
+            other => capped(&other.to_string()).into_owned(),
         };
         let mut response = (status, format!("{message}\n")).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"lmnop\", charset=\"UTF-8\""),
-            );
+            let challenge = format!("Basic realm=\"{}\", charset=\"UTF-8\"", super::REALM);
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_are_cut_and_say_so() {
+        assert_eq!(capped("short"), "short");
+        let long = format!("no function named {}", "é".repeat(5000));
+        let shown = capped(&long);
+        assert!(shown.chars().count() < MAX_MESSAGE_CHARS + 40, "{shown}");
+        assert!(shown.starts_with("no function named éé"), "{shown}");
+        assert!(shown.ends_with("more bytes not shown)"), "{shown}");
     }
 }

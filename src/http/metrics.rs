@@ -114,6 +114,24 @@ pub async fn show_metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoRespo
     )
 }
 
+/// The standard methods by name; anything else a client makes up is `other`, so no client can
+/// add series at will.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Counts each request by its route pattern (never the raw path, which would explode the
 /// number of series).
 pub async fn track_requests(
@@ -122,7 +140,7 @@ pub async fn track_requests(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method()).to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()

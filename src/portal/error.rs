@@ -36,6 +36,7 @@ pub async fn html_errors(response: Response) -> Response {
         Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
         Err(_) => reason.to_owned(),
     };
+    let message = crate::http::error::capped(&message);
     let page = ErrorPage {
         version: env!("CARGO_PKG_VERSION"),
         status: status.as_u16(),

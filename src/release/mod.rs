@@ -60,6 +60,8 @@ pub struct ReleaseConfig {
     pub build_ca: Option<CaCertificates>,
     /// What the push prints as the function's addresses.
     pub urls: FunctionUrls,
+    /// Names a new function may not take.
+    pub reserved: std::collections::BTreeSet<String>,
 }
 
 /// The file at the root of the deploy branch that says how to build the function.
@@ -93,6 +95,9 @@ pub async fn run(
     if !stale::check(push, updates, out).await {
         return Verdict::Reject;
     }
+    if !name_is_free_to_take(state, push, out).await {
+        return Verdict::Reject;
+    }
     let mut deploy = None;
     for update in updates {
         if !(update.name.starts_with("refs/heads/") || update.name.starts_with("refs/tags/")) {
@@ -121,6 +126,39 @@ pub async fn run(
     };
     // A deploy records the function (and its release) itself, accepted or not.
     deploy_branch_push(state, push, update, quarantine, out).await
+}
+
+/// Refuses the first push to a reserved name; a function that already has one keeps it.
+async fn name_is_free_to_take(state: &Releaser, push: &Push, out: &Output) -> bool {
+    let name = push.function.as_str();
+    if !state.config.reserved.contains(name) {
+        return true;
+    }
+    match crate::db::functions::find(&state.db, name).await {
+        Ok(Some(_)) => true,
+        Ok(None) => {
+            out.error(&format!(
+                "{name} is a reserved name: it would answer for lmnop itself at {name}.<apps \
+                 domain>, or be mistaken for it"
+            ));
+            out.hint(&format!(
+                "push to another name; reserved: {}",
+                state
+                    .config
+                    .reserved
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            false
+        }
+        Err(error) => {
+            tracing::error!(%error, function = name, "cannot look up the function");
+            out.error("lmnop could not look up the function; the server log has the details");
+            false
+        }
+    }
 }
 
 /// Records the function of a push that stored refs without deploying (its first push may be

@@ -1,8 +1,9 @@
 //! The router: `/function/NAME[/rest]` (and `NAME.<apps domain>`) proxied to what serves the
 //! function (the backends the runtime put in the [`RouteTable`]), with streaming bodies,
-//! keep-alive upstream connections, hop-by-hop headers removed and `X-Forwarded-*` set. Only a
-//! function's own backends can be reached.
+//! keep-alive upstream connections, hop-by-hop headers removed, `X-Forwarded-*` set and lmnop's
+//! own credentials kept out both ways. Only a function's own backends can be reached.
 
+mod credentials;
 mod host;
 mod proxy;
 mod table;
@@ -24,6 +25,8 @@ pub struct RouterState {
     pub metrics: Arc<crate::http::Metrics>,
     /// `NAME.<apps domain>` goes to function NAME, when set.
     pub apps_domain: Option<String>,
+    /// lmnop's own host (from `LMNOP_PUBLIC_URL`): never taken for a function's.
+    pub own_host: Option<String>,
     /// `X-Forwarded-Proto` as the public URL says (`https` or `http`).
     pub forwarded_proto: &'static str,
 }

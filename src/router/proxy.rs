@@ -106,7 +106,9 @@ async fn forward(state: &RouterState, name: &str, path: &str, request: Request) 
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|info| info.0.ip().to_string());
     let (parts, body) = request.into_parts();
+    let client_version = parts.version;
     let mut headers = strip_hop_by_hop(&parts.headers);
+    super::credentials::strip_from_request(&mut headers);
     if let Some(host) = parts.headers.get(header::HOST) {
         headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
     }
@@ -157,7 +159,10 @@ async fn forward(state: &RouterState, name: &str, path: &str, request: Request) 
     match state.upstream.request(upstream).await {
         Ok(answer) => {
             let (mut parts, body) = answer.into_parts();
+            // The answer goes back in the client's HTTP version, whatever the function spoke.
+            parts.version = client_version;
             parts.headers = strip_hop_by_hop(&parts.headers);
+            super::credentials::strip_from_response(&mut parts.headers);
             Response::from_parts(parts, Body::new(body))
         }
         Err(error) => {

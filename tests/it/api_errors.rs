@@ -188,3 +188,57 @@ async fn the_portal_home_and_the_api_keep_their_own_error_shapes() {
     assert_eq!(content_type, "application/json");
     assert!(error_of(&body).contains("/api/v1/nothing-here"), "{body}");
 }
+
+#[tokio::test]
+async fn only_the_documented_scale_object_is_accepted() {
+    let app = spawn_app().await;
+    for (body, expected) in [
+        ("[3]", "the body must be a JSON object"),
+        (
+            "{\"replicas\": 3, \"force\": true}",
+            "unknown field `force`",
+        ),
+        ("3", "the body must be a JSON object"),
+    ] {
+        let request = admin(Request::put("/api/v1/functions/nothing-here/scale"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .expect("request");
+        let (status, _, answer) = send(&app, request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        let error = error_of(&answer);
+        assert!(error.contains(expected), "{body}: {error}");
+        assert!(error.contains(r#"send {"replicas": N}"#), "{body}: {error}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn errors_quote_at_most_a_few_hundred_characters_of_what_was_sent() {
+    let app = spawn_app().await;
+    let long_name = "a".repeat(10_000);
+    let request = admin(Request::get(format!("/api/v1/functions/{long_name}")))
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.len() < 1_000, "{} bytes", body.len());
+    assert!(error_of(&body).ends_with("more bytes not shown)"), "{body}");
+
+    let huge = format!("{{\"replicas\": \"{}\"}}", "x".repeat(1 << 20));
+    let request = admin(Request::put("/api/v1/functions/nothing-here/scale"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(huge))
+        .expect("request");
+    let (status, _, body) = send(&app, request).await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(body.len() < 1_000, "{} bytes", body.len());
+
+    let request = Request::get(format!("/portal/{long_name}"))
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.len() < 4_000, "{} bytes", body.len());
+    app.stop().await;
+}

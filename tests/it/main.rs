@@ -16,6 +16,7 @@ mod functions_api;
 mod git;
 mod git_hostile;
 mod gitutil;
+mod metrics;
 mod pipeline;
 mod portal;
 mod registry;

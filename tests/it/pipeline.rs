@@ -399,3 +399,30 @@ async fn a_deploy_push_overtaken_while_it_waited_is_refused_before_anything_is_b
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_push_to_a_reserved_name_is_refused_with_the_list() {
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "one", "");
+    work.commit("v1");
+    for name in ["api", "portal", "www"] {
+        let push = work.git(&["push", &app.admin_url(name), "main"]);
+        assert!(!push.ok, "{}", push.stderr);
+        assert!(
+            push.stderr
+                .contains(&format!("error: {name} is a reserved name")),
+            "{}",
+            push.stderr
+        );
+        assert!(
+            push.stderr.contains("reserved: admin, api,"),
+            "{}",
+            push.stderr
+        );
+        assert!(!push.stderr.contains("Building"), "{}", push.stderr);
+        assert_eq!(app.function_detail(name).await, None, "no {name} function");
+    }
+    app.stop().await;
+}

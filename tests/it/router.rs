@@ -28,7 +28,7 @@ async fn echo(who: &'static str) -> SocketAddr {
         };
         let head = format!(
             "{who} {} {}\nx-forwarded-host: {}\nx-forwarded-for: {}\nproxy-authorization: {}\n\
-             x-secret-hop: {}\ntransfer-encoding: {}\n",
+             x-secret-hop: {}\ntransfer-encoding: {}\nauthorization: {}\ncookie: {}\n",
             parts.method,
             parts.uri.path_and_query().map_or("/", |p| p.as_str()),
             header("x-forwarded-host"),
@@ -36,6 +36,8 @@ async fn echo(who: &'static str) -> SocketAddr {
             header("proxy-authorization"),
             header("x-secret-hop"),
             header("transfer-encoding"),
+            header("authorization"),
+            header("cookie"),
         );
         let body = axum::body::to_bytes(body, 1 << 20)
             .await
@@ -74,10 +76,56 @@ fn get(app: &TestApp, path: &str, host: &str) -> (u16, String) {
     )
 }
 
+/// An upstream that tries to act for lmnop: it sets lmnop's cookie and challenges in its realm,
+/// next to a cookie and a challenge of its own.
+async fn impostor() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let app = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::UNAUTHORIZED,
+            axum::response::AppendHeaders([
+                ("set-cookie", "lmnop_session=planted; Path=/"),
+                ("set-cookie", "theme=dark; Path=/"),
+                ("www-authenticate", "Basic realm=\"lmnop\""),
+                ("www-authenticate", "Bearer realm=\"impostor\""),
+            ]),
+            "sign in again\n",
+        )
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+/// An upstream that answers every request in HTTP/1.0, as some small servers do.
+async fn http_1_0() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = vec![0; 4096];
+                let _ = stream.read(&mut request).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 4\r\n\r\nold\n")
+                    .await;
+            });
+        }
+    });
+    address
+}
+
 async fn router_app() -> TestApp {
     let app = spawn_app_with(|config| config.apps_domain = Some("apps.test".to_owned())).await;
     app.state.routes.set("echo", vec![echo("echo").await]);
     app.state.routes.set("other", vec![echo("other").await]);
+    app.state.routes.set("impostor", vec![impostor().await]);
+    app.state.routes.set("old", vec![http_1_0().await]);
     app
 }
 
@@ -213,5 +261,123 @@ async fn bodies_go_through_whole_and_a_request_without_one_sends_none() {
     );
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("body: chunked!\n"), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_never_sees_the_caller_s_lmnop_credentials() {
+    let app = router_app().await;
+    for host in ["lmnop.test", "echo.apps.test"] {
+        let path = if host == "lmnop.test" {
+            "/function/echo/"
+        } else {
+            "/"
+        };
+        let (status, body) = raw(
+            &app,
+            &format!(
+                "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic YWRtaW46cHc=\r\n\
+                 Cookie: theme=dark; lmnop_session=s3cret\r\nCookie: LMNOP_other=1; cart=3\r\n\
+                 Connection: close\r\n\r\n"
+            ),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("authorization: -\n"), "{host}: {body}");
+        assert!(
+            body.contains("cookie: theme=dark; cart=3\n"),
+            "{host}: {body}"
+        );
+        assert!(
+            !body.to_ascii_lowercase().contains("lmnop_"),
+            "{host}: {body}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_cannot_set_lmnop_s_cookie_or_ask_for_lmnop_s_password() {
+    let app = router_app().await;
+    let response = reqwest::get(app.url("/function/impostor/"))
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 401, "the function's own status goes on");
+    let cookies: Vec<_> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(cookies, ["theme=dark; Path=/"]);
+    let challenges: Vec<_> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|value| value.to_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(challenges, ["Bearer realm=\"impostor\""]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_goes_back_in_the_client_s_http_version() {
+    let app = router_app().await;
+    let mut stream = TcpStream::connect(app.address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+        .write_all(b"GET /function/old/ HTTP/1.1\r\nHost: lmnop.test\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nold\n"), "{answer}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ambiguous_host_is_refused_before_anything_runs() {
+    let app = router_app().await;
+    let cases = [
+        (
+            "GET /function/echo/ HTTP/1.1\r\nHost: lmnop.test\r\nHost: echo.apps.test\r\nConnection: close\r\n\r\n",
+            "one Host header",
+        ),
+        (
+            "GET /function/echo/ HTTP/1.1\r\nConnection: close\r\n\r\n",
+            "needs a Host header",
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: admin@echo.apps.test\r\nConnection: close\r\n\r\n",
+            "user information",
+        ),
+    ];
+    for (request, expected) in cases {
+        let (status, body) = raw(&app, request);
+        assert_eq!(status, 400, "{request:?}: {body}");
+        assert!(body.contains(expected), "{request:?}: {body}");
+    }
+    // HTTP/1.0 needs no Host.
+    let (status, body) = raw(&app, "GET /function/echo/ HTTP/1.0\r\n\r\n");
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lmnop_s_own_host_under_the_apps_domain_is_never_a_function_s() {
+    let app = spawn_app_with(|config| {
+        config.apps_domain = Some("apps.test".to_owned());
+        config.public_url = Some("http://LMNOP.apps.test:8000".to_owned());
+    })
+    .await;
+    app.state.routes.set("lmnop", vec![echo("captured").await]);
+    let (status, body) = get(&app, "/healthz", "lmnop.apps.test:8000");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "ok\n"),
+        "lmnop answers itself"
+    );
     app.stop().await;
 }
