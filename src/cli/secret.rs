@@ -1,5 +1,6 @@
-//! `lmnop secret …`: set, list and remove function secrets (docker runtime). Values are read
-//! from standard input and never printed.
+//! `lmnop secret …`: set, list and remove function secrets (docker runtime), and say whose they
+//! are: a secret belongs to a user (`--owner`) or to the administrators, and may be granted to
+//! more users. Values are read from standard input and never printed.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -19,10 +20,29 @@ pub enum SecretCommand {
     Set {
         /// 1 to 63 characters: lowercase letters, digits and '-', not starting or ending with '-'.
         name: String,
+        /// The user whose functions may use it; without it the secret is the administrators'
+        /// (only functions owned by an administrator, or granted users, may use it). Setting an
+        /// existing secret without --owner keeps its owner.
+        #[arg(long, value_name = "USER")]
+        owner: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// List secret names (values are never shown).
+    /// Let USER's functions use the secret too.
+    Grant {
+        name: String,
+        user: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Take a grant back (running functions keep the secret until their next deploy).
+    Revoke {
+        name: String,
+        user: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List secrets with their owner and grants (values are never shown).
     List {
         #[command(flatten)]
         store: StoreArgs,
@@ -37,27 +57,63 @@ pub enum SecretCommand {
 
 pub async fn run(command: SecretCommand) -> anyhow::Result<ExitCode> {
     match command {
-        SecretCommand::Set { name, store } => {
+        SecretCommand::Set { name, owner, store } => {
             let name = SecretName::parse(&name)?;
             let value = read_value()?;
             let (secrets, db) = open(store).await?;
+            let owner = match owner {
+                Some(owner) => Some(user_id(&db, &owner).await?),
+                None => None,
+            };
             let replaced = secrets.set(&name, &value)?;
+            if owner.is_some() || !replaced {
+                crate::db::secrets::set_owner(&db, name.as_str(), owner).await?;
+            }
             record(&db, "secret.set", &name).await?;
+            let whose = match crate::db::secrets::owner(&db, name.as_str()).await? {
+                Some(_) => "its owner's",
+                None => "administrators'",
+            };
             println!(
-                "{} secret {name}",
+                "{} secret {name} (for {whose} functions)",
                 if replaced { "replaced" } else { "created" }
             );
         }
+        SecretCommand::Grant { name, user, store } => {
+            let name = SecretName::parse(&name)?;
+            let (secrets, db) = open(store).await?;
+            anyhow::ensure!(secrets.exists(&name), "there is no secret named {name}");
+            let id = user_id(&db, &user).await?;
+            crate::db::secrets::grant(&db, name.as_str(), id).await?;
+            record(&db, &format!("secret.grant.{user}"), &name).await?;
+            println!("{user}'s functions may use secret {name}");
+        }
+        SecretCommand::Revoke { name, user, store } => {
+            let name = SecretName::parse(&name)?;
+            let (_, db) = open(store).await?;
+            let id = user_id(&db, &user).await?;
+            let had = crate::db::secrets::revoke(&db, name.as_str(), id).await?;
+            anyhow::ensure!(had, "{user} has no grant of secret {name}");
+            record(&db, &format!("secret.revoke.{user}"), &name).await?;
+            println!("{user}'s functions may no longer use secret {name}");
+        }
         SecretCommand::List { store } => {
-            let (secrets, _) = open(store).await?;
+            let (secrets, db) = open(store).await?;
+            let (owners, grants) = crate::db::secrets::access_list(&db).await?;
             for name in secrets.list()? {
-                println!("{name}");
+                let owner = owners.get(&name).map_or("(administrators)", String::as_str);
+                let granted = grants.get(&name).map(|users| users.join(","));
+                match granted {
+                    Some(users) => println!("{name}\t{owner}\tgranted to {users}"),
+                    None => println!("{name}\t{owner}"),
+                }
             }
         }
         SecretCommand::Rm { name, store } => {
             let name = SecretName::parse(&name)?;
             let (secrets, db) = open(store).await?;
             secrets.remove(&name)?;
+            crate::db::secrets::forget(&db, name.as_str()).await?;
             record(&db, "secret.rm", &name).await?;
             println!("removed secret {name}");
         }
@@ -92,6 +148,14 @@ async fn open(store: StoreArgs) -> anyhow::Result<(SecretStore, crate::db::Db)> 
     let db = super::open(&store).await?;
     crate::store::prepare_data_dir(&store.data_dir)?;
     Ok((SecretStore::new(&store.data_dir), db))
+}
+
+/// The id of the user named `name`, or an error that says there is none.
+async fn user_id(db: &crate::db::Db, name: &str) -> anyhow::Result<i64> {
+    crate::db::users::find_with_hash(db, name)
+        .await?
+        .map(|(user, _)| user.id)
+        .ok_or_else(|| anyhow::anyhow!("there is no user named {name:?}; see `lmnop user list`"))
 }
 
 async fn record(db: &crate::db::Db, action: &str, name: &SecretName) -> anyhow::Result<()> {

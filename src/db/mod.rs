@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod functions;
 pub mod releases;
+pub mod secrets;
 pub mod tokens;
 pub mod users;
 

@@ -191,6 +191,23 @@ async fn describe_stored(update: &RefUpdate, deploy_branch: &str, out: &Output) 
     }
 }
 
+/// The stored secrets this push's function may use: those its owner may use (the pusher, for a
+/// function this push creates or one whose owner is gone).
+async fn usable_secrets(
+    state: &Releaser,
+    push: &Push,
+) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let function = crate::db::functions::find(&state.db, push.function.as_str()).await?;
+    let owner = match function.and_then(|function| function.owner_id) {
+        Some(id) => crate::db::users::find_by_id(&state.db, id)
+            .await?
+            .unwrap_or_else(|| push.user.clone()),
+        None => push.user.clone(),
+    };
+    let stored = state.secrets.list()?;
+    Ok(crate::db::secrets::usable_by(&state.db, &owner, &stored).await?)
+}
+
 /// A push to the deploy branch: check it, then build and deploy. Builds plug in here.
 async fn deploy_branch_push(
     state: &Releaser,
@@ -199,13 +216,20 @@ async fn deploy_branch_push(
     quarantine: &Quarantine,
     out: &Output,
 ) -> Verdict {
-    let secrets = &state.secrets;
+    let usable = match usable_secrets(state, push).await {
+        Ok(usable) => usable,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), function = %push.function, "cannot read who may use which secret");
+            out.error("lmnop could not read the secrets' owners; the server log has the details");
+            return Verdict::Reject;
+        }
+    };
     let Some(validated) = validate::validate(
         push.repo.clone(),
         update,
         quarantine,
         &state.templates,
-        secrets,
+        &usable,
         out,
     )
     .await

@@ -1,21 +1,21 @@
 //! The first step of a deploy: read `function.yml` from the pushed commit and check it, and the
 //! files its template needs, before anything is built.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 
 use super::{FUNCTION_FILE, Output, Quarantine, RefUpdate};
 use crate::build::templates::Templates;
-use crate::domain::SecretName;
 use crate::git::objects::PushedObjects;
-use crate::secrets::SecretStore;
 use crate::spec::{self, Catalog, FunctionSpec, MAX_FUNCTION_FILE_BYTES};
 
 /// The installation as `function.yml` is checked against it.
 struct InstalledCatalog<'a> {
     templates: &'a Templates,
-    secrets: &'a SecretStore,
+    /// The stored secrets the function's owner may use.
+    secrets: &'a BTreeSet<String>,
 }
 
 impl Catalog for InstalledCatalog<'_> {
@@ -30,7 +30,7 @@ impl Catalog for InstalledCatalog<'_> {
     }
 
     fn secret_exists(&self, name: &str) -> bool {
-        SecretName::parse(name).is_ok_and(|name| self.secrets.exists(&name))
+        self.secrets.contains(name)
     }
 }
 
@@ -106,7 +106,7 @@ pub async fn validate(
     update: &RefUpdate,
     quarantine: &Quarantine,
     templates: &Templates,
-    secrets: &SecretStore,
+    secrets: &BTreeSet<String>,
     out: &Output,
 ) -> Option<Validated> {
     let step = out.step(&format!("Checking {FUNCTION_FILE}"));

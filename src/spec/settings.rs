@@ -116,7 +116,8 @@ fn is_environment_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
-/// `secrets`: names of secrets set with `lmnop secret set`, each of which must exist.
+/// `secrets`: names of secrets set with `lmnop secret set`, each of which must exist and be one
+/// the function's owner may use.
 pub(super) fn secrets(
     entry: Option<&Entry>,
     catalog: &dyn Catalog,
@@ -163,8 +164,12 @@ pub(super) fn secrets(
             );
             report.add(&field, item.line, message);
         } else if !catalog.secret_exists(name) {
-            let message =
-                format!("secret `{name}` does not exist; create it with `lmnop secret set {name}`");
+            // One message for "none" and "not yours": names of others' secrets stay unknown.
+            let message = format!(
+                "secret `{name}` does not exist or is not one this function's owner may use; \
+                 an administrator creates it with `lmnop secret set {name} --owner USER` or \
+                 shares it with `lmnop secret grant {name} USER`"
+            );
             report.add(&field, item.line, message);
         } else {
             secrets.push(name.to_owned());

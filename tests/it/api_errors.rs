@@ -11,11 +11,15 @@ use crate::support::{ADMIN_PASSWORD, TestApp, spawn_app};
 
 /// Sends one request through the app's router in-process; returns status, content type, body.
 async fn send(app: &TestApp, mut request: Request<Body>) -> (StatusCode, String, String) {
-    // What the server's listener adds to every request.
+    // What the server's listener adds to every request, and what every HTTP/1.1 client sends.
     let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 40000));
     request
         .extensions_mut()
         .insert(axum::extract::ConnectInfo(peer));
+    request
+        .headers_mut()
+        .entry(header::HOST)
+        .or_insert(axum::http::HeaderValue::from_static("lmnop.test"));
     let response = lmnop::app::router(app.state.clone())
         .oneshot(request)
         .await
@@ -60,6 +64,7 @@ fn error_of(body: &str) -> String {
 async fn missing_credentials_are_a_json_401_with_a_challenge() {
     let app = spawn_app().await;
     let request = Request::get("/api/v1/functions")
+        .header(header::HOST, "lmnop.test")
         .body(Body::empty())
         .expect("request");
     let response = lmnop::app::router(app.state.clone())

@@ -21,6 +21,7 @@ mod pipeline;
 mod portal;
 mod registry;
 mod router;
+mod secrets;
 mod serve;
 mod support;
 mod templates;

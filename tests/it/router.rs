@@ -28,16 +28,16 @@ async fn echo(who: &'static str) -> SocketAddr {
         };
         let head = format!(
             "{who} {} {}\nx-forwarded-host: {}\nx-forwarded-for: {}\nproxy-authorization: {}\n\
-             x-secret-hop: {}\ntransfer-encoding: {}\nauthorization: {}\ncookie: {}\n",
+             x-secret-hop: {}\nauthorization: {}\ncookie: {}\ntransfer-encoding: {}\n",
             parts.method,
             parts.uri.path_and_query().map_or("/", |p| p.as_str()),
             header("x-forwarded-host"),
             header("x-forwarded-for"),
             header("proxy-authorization"),
             header("x-secret-hop"),
-            header("transfer-encoding"),
             header("authorization"),
             header("cookie"),
+            header("transfer-encoding"),
         );
         let body = axum::body::to_bytes(body, 1 << 20)
             .await

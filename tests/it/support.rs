@@ -254,6 +254,11 @@ impl TestApp {
             .sum()
     }
 
+    /// The `lmnop` command on this server's data directory and database.
+    pub fn lmnop(&self) -> Command {
+        lmnop_with(self.state.config.data_dir.path(), &self._db)
+    }
+
     pub async fn restart(self) -> TestApp {
         let TestApp {
             _dir: dir,

@@ -9,7 +9,9 @@ fn secrets_must_exist_and_be_named_well() {
     let error = expect_error(text, "secrets[1]", 4, &[]);
     assert_eq!(
         error.message,
-        "secret `stripe-key` does not exist; create it with `lmnop secret set stripe-key`"
+        "secret `stripe-key` does not exist or is not one this function's owner may use; an \
+         administrator creates it with `lmnop secret set stripe-key --owner USER` or shares it \
+         with `lmnop secret grant stripe-key USER`"
     );
     expect_error(
         "template: static\nsecrets: [Bad_Name]\n",

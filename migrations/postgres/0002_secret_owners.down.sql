@@ -1,0 +1,2 @@
+DROP TABLE secret_grants;
+DROP TABLE secret_owners;
