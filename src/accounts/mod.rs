@@ -16,6 +16,9 @@ use crate::db::users::{self, Role, User, UserState};
 use crate::db::{Db, is_unique_violation};
 use crate::domain::{NameError, Secret, UserName};
 
+/// How often a token's "last used" time is written, at most.
+const TOKEN_TOUCH_SECONDS: i64 = 60;
+
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -25,6 +28,8 @@ pub enum AccountError {
     NameTaken(String),
     #[error("there is no user named {0:?}")]
     NotFound(String),
+    #[error("{user} has no API token {id}; see `lmnop user tokens {user}`")]
+    NoToken { user: String, id: i64 },
     #[error(transparent)]
     Password(#[from] PasswordError),
     #[error("database error: {0}")]
@@ -201,10 +206,19 @@ impl Accounts {
     /// Tokens work with the owner's name or an empty user name, like other git hosts.
     async fn authenticate_token(&self, name: &str, token: &Secret) -> Result<User, AuthError> {
         let hash = tokens::hash(token);
-        let Some(user_id) = crate::db::tokens::owner_of(&self.db, &hash).await? else {
+        let Some(found) = crate::db::tokens::find_by_hash(&self.db, &hash).await? else {
             return Err(AuthError::InvalidCredentials);
         };
-        let Some(user) = users::find_by_id(&self.db, user_id).await? else {
+        // "Last used" to the minute, without a write on every request of a fetch.
+        if found
+            .last_used_at
+            .is_none_or(|at| crate::db::unix_now() - at >= TOKEN_TOUCH_SECONDS)
+        {
+            if let Err(error) = crate::db::tokens::touch(&self.db, found.id).await {
+                tracing::warn!(%error, "cannot record a token's use");
+            }
+        }
+        let Some(user) = users::find_by_id(&self.db, found.user_id).await? else {
             return Err(AuthError::InvalidCredentials);
         };
         if !name.is_empty() && name != user.name {
@@ -230,6 +244,36 @@ impl Accounts {
         crate::db::tokens::insert(&self.db, user.id, label, &tokens::hash(&token)).await?;
         self.audit(actor, "token.create", name).await?;
         Ok(token)
+    }
+
+    /// The API tokens of `name` (never the tokens themselves).
+    pub async fn list_tokens(
+        &self,
+        name: &str,
+    ) -> Result<Vec<crate::db::tokens::TokenInfo>, AccountError> {
+        let Some((user, _)) = users::find_with_hash(&self.db, name).await? else {
+            return Err(AccountError::NotFound(name.to_owned()));
+        };
+        Ok(crate::db::tokens::list_for_user(&self.db, user.id).await?)
+    }
+
+    /// Revokes token `id` of `name`: it stops working at once.
+    pub async fn revoke_token(
+        &self,
+        name: &str,
+        id: i64,
+        actor: &Actor,
+    ) -> Result<(), AccountError> {
+        let Some((user, _)) = users::find_with_hash(&self.db, name).await? else {
+            return Err(AccountError::NotFound(name.to_owned()));
+        };
+        if !crate::db::tokens::delete(&self.db, user.id, id).await? {
+            return Err(AccountError::NoToken {
+                user: name.to_owned(),
+                id,
+            });
+        }
+        self.audit(actor, &format!("token.revoke.{id}"), name).await
     }
 
     async fn audit(&self, actor: &Actor, action: &str, target: &str) -> Result<(), AccountError> {

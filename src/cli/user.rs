@@ -59,6 +59,19 @@ pub enum UserCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// List a user's API tokens: id, label, when created and last used (never the tokens).
+    Tokens {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke one of a user's API tokens by its id (see `tokens`); it stops working at once.
+    RevokeToken {
+        name: String,
+        id: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -137,8 +150,36 @@ pub async fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
                 .await?;
             println!("{}", token.expose());
         }
+        UserCommand::Tokens { name, store } => {
+            let tokens = accounts(store).await?.list_tokens(&name).await?;
+            println!("{:<6}  {:<24}  {:<20}  last used", "id", "label", "created");
+            for token in tokens {
+                let last_used = token.last_used_at.map_or_else(|| "never".to_owned(), when);
+                println!(
+                    "{:<6}  {:<24}  {:<20}  {last_used}",
+                    token.id,
+                    token.label,
+                    when(token.created_at)
+                );
+            }
+        }
+        UserCommand::RevokeToken { name, id, store } => {
+            accounts(store)
+                .await?
+                .revoke_token(&name, id, &Actor::cli())
+                .await?;
+            println!("revoked token {id} of {name}");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A time as `YYYY-MM-DD HH:MM:SS UTC`.
+fn when(unix: i64) -> String {
+    jiff::Timestamp::from_second(unix).map_or_else(
+        |_| unix.to_string(),
+        |at| at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
 }
 
 async fn accounts(store: StoreArgs) -> anyhow::Result<Accounts> {

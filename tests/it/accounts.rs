@@ -285,3 +285,71 @@ async fn a_changed_password_stops_working_at_once_even_just_after_use() {
         Err(AuthError::Disabled(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_tokens_are_listed_with_their_last_use_and_revoked_at_once() {
+    let app = crate::support::spawn_app().await;
+    app.add_user("tina", "tina-password-1").await;
+    let (code, token, err) = crate::support::run(
+        app.lmnop()
+            .args(["user", "token", "tina", "--label", "laptop"]),
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let token = token.trim().to_owned();
+    let list = || {
+        let (code, out, err) =
+            crate::support::run(app.lmnop().args(["user", "tokens", "tina"]), "");
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let before = list();
+    assert!(before.contains("laptop"), "{before}");
+    assert!(before.trim_end().ends_with("never"), "{before}");
+    assert!(!before.contains(&token), "a token is shown once, when made");
+
+    let functions = || async {
+        reqwest::Client::new()
+            .get(app.url("/api/v1/functions"))
+            .basic_auth("tina", Some(&token))
+            .send()
+            .await
+            .expect("the API answers")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(functions().await, 200);
+    let after = list();
+    assert!(
+        !after.trim_end().ends_with("never"),
+        "its use is recorded: {after}"
+    );
+    assert!(after.contains(" UTC"), "{after}");
+
+    let id = after
+        .lines()
+        .find(|line| line.contains("laptop"))
+        .and_then(|line| line.split_whitespace().next())
+        .expect("the token's id")
+        .to_owned();
+    let (code, out, err) =
+        crate::support::run(app.lmnop().args(["user", "revoke-token", "tina", &id]), "");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("revoked token {id} of tina")),
+        "{out}"
+    );
+    assert_eq!(
+        functions().await,
+        401,
+        "a revoked token stops working at once"
+    );
+    let (code, _, err) =
+        crate::support::run(app.lmnop().args(["user", "revoke-token", "tina", &id]), "");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("tina has no API token {id}")),
+        "{err}"
+    );
+    app.stop().await;
+}
