@@ -16,7 +16,15 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Ok(String),
-    Failed { problem: String, fix: String },
+    /// Works, but should be fixed; does not fail the run.
+    Warning {
+        problem: String,
+        fix: String,
+    },
+    Failed {
+        problem: String,
+        fix: String,
+    },
 }
 
 /// One line of the report.
@@ -44,8 +52,18 @@ impl Check {
         }
     }
 
+    fn warned(part: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            part,
+            outcome: Outcome::Warning {
+                problem: problem.into(),
+                fix: fix.into(),
+            },
+        }
+    }
+
     pub fn passed(&self) -> bool {
-        matches!(self.outcome, Outcome::Ok(_))
+        !matches!(self.outcome, Outcome::Failed { .. })
     }
 }
 
@@ -53,6 +71,11 @@ impl fmt::Display for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.outcome {
             Outcome::Ok(detail) => write!(f, "ok    {:<15} {detail}", self.part),
+            Outcome::Warning { problem, fix } => write!(
+                f,
+                "WARN  {:<15} {problem}\n      {:<15} fix: {fix}",
+                self.part, ""
+            ),
             Outcome::Failed { problem, fix } => {
                 write!(
                     f,
@@ -84,6 +107,27 @@ pub async fn run(
     checks
 }
 
+/// The data directory or database file when others may read it, with its mode.
+fn too_open(data_dir: &DataDir) -> Option<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| {
+        std::fs::metadata(path)
+            .ok()
+            .map(|meta| meta.permissions().mode() & 0o777)
+    };
+    let dir = data_dir.given().display().to_string();
+    let db = data_dir.database_file();
+    [
+        (dir, mode(data_dir.path())),
+        (db.display().to_string(), mode(&db)),
+    ]
+    .into_iter()
+    .find_map(|(what, mode)| {
+        mode.filter(|mode| mode & 0o077 != 0)
+            .map(|mode| (what, mode))
+    })
+}
+
 fn check_data_dir(data_dir: &DataDir) -> Check {
     const PART: &str = "data directory";
     let fix = "set LMNOP_DATA_DIR to a directory lmnop may write, or fix its permissions";
@@ -110,7 +154,20 @@ fn check_data_dir(data_dir: &DataDir) -> Check {
     }
     let probe = data_dir.doctor_probe();
     match std::fs::write(&probe, b"lmnop").and_then(|()| std::fs::remove_file(&probe)) {
-        Ok(()) => Check::ok(PART, format!("{} (writable)", path.display())),
+        Ok(()) => match too_open(data_dir) {
+            Some((what, mode)) => Check::warned(
+                PART,
+                format!(
+                    "{what} can be read by other users (mode {mode:o}); it holds password and \
+                     token hashes and secrets"
+                ),
+                format!(
+                    "chmod -R go-rwx {} (lmnop serve makes it owner-only at start)",
+                    path.display()
+                ),
+            ),
+            None => Check::ok(PART, format!("{} (writable, owner-only)", path.display())),
+        },
         Err(error) => Check::failed(
             PART,
             format!("{} is not writable: {error}", path.display()),

@@ -31,12 +31,25 @@ pub fn prepare_data_dir(data_dir: &DataDir) -> Result<(), StoreError> {
         path: data_dir.given().to_owned(),
         error: source,
     };
+    // Owner-only: it holds password and token hashes (lmnop.db) and secrets.
+    create_private_dir(data_dir.path()).map_err(fail)?;
     std::fs::create_dir_all(data_dir.repos()).map_err(fail)?;
     create_private_dir(&data_dir.secrets()).map_err(fail)?;
+    restrict_file(&data_dir.database_file()).map_err(fail)?;
     let probe = data_dir.write_probe();
     std::fs::write(&probe, b"lmnop").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)?;
     Ok(())
+}
+
+/// Makes an existing file owner-only; a missing one is fine (SQLite creates it later, inside
+/// the owner-only directory).
+fn restrict_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
 }
 
 /// A directory only its owner can enter (secrets live there).
@@ -55,10 +68,19 @@ pub async fn open_database(
     data_dir: &DataDir,
     database: &DatabaseConfig,
 ) -> Result<Db, StoreError> {
-    if database.url.expose() == DatabaseConfig::sqlite_in(data_dir).url.expose() {
+    let inside = database.url.expose() == DatabaseConfig::sqlite_in(data_dir).url.expose();
+    if inside {
         prepare_data_dir(data_dir)?;
     }
-    Ok(Db::open(database).await?)
+    let db = Db::open(database).await?;
+    if inside {
+        // Just created with the umask's mode, on a first start.
+        restrict_file(&data_dir.database_file()).map_err(|error| StoreError::DataDir {
+            path: data_dir.database_file(),
+            error,
+        })?;
+    }
+    Ok(db)
 }
 
 /// This installation's id: random, made at first start and kept in `DATA_DIR/instance-id`.

@@ -115,3 +115,39 @@ async fn the_docker_host_is_a_setting_and_its_flag_wins() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("ftp://engine:21"), "{out}");
 }
+
+#[tokio::test]
+async fn the_data_directory_is_made_owner_only_and_doctor_warns_when_it_is_not() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new().await;
+    let data_dir = ws.data_dir();
+    std::fs::create_dir_all(&data_dir).expect("data dir");
+    std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let line_of = |out: &str| {
+        out.lines()
+            .find(|line| line.contains("data directory"))
+            .expect(out)
+            .to_owned()
+    };
+    let (_, out, _) = run(ws.lmnop().arg("doctor"), "");
+    let line = line_of(&out);
+    assert!(line.starts_with("WARN"), "{out}");
+    assert!(
+        line.contains("can be read by other users (mode 755)"),
+        "{out}"
+    );
+    assert!(out.contains("fix: chmod -R go-rwx"), "{out}");
+
+    // Any command that opens the data directory makes it owner-only.
+    assert_eq!(run(ws.lmnop().args(["secret", "list"]), "").0, 0);
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path).expect("meta").permissions().mode() & 0o777
+    };
+    assert_eq!(mode(&data_dir), 0o700);
+    if !crate::support::TestDatabase::is_postgres() {
+        assert_eq!(mode(&data_dir.join("lmnop.db")), 0o600);
+    }
+    let (_, out, _) = run(ws.lmnop().arg("doctor"), "");
+    assert!(line_of(&out).starts_with("ok "), "{out}");
+    assert!(line_of(&out).contains("owner-only"), "{out}");
+}
