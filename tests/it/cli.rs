@@ -245,7 +245,7 @@ async fn migrate_brings_a_new_database_up_to_date() {
     let ws = Workspace::new().await;
     let (code, out, err) = run(ws.lmnop().arg("migrate"), "");
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("is up to date (schema version 1)"), "{out}");
+    assert!(out.contains("is up to date (schema version 2)"), "{out}");
     // Twice is harmless.
     assert_eq!(run(ws.lmnop().arg("migrate"), "").0, 0);
 }
@@ -259,7 +259,10 @@ async fn secrets_are_set_listed_by_name_and_removed() {
         "very-secret-value\n",
     );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), "created secret db-password");
+    assert_eq!(
+        out.trim(),
+        "created secret db-password (for administrators' functions)"
+    );
     let file = ws.data_dir().join("secrets/db-password");
     assert_eq!(
         std::fs::read_to_string(&file).expect("stored"),
@@ -273,9 +276,12 @@ async fn secrets_are_set_listed_by_name_and_removed() {
         "second\n",
     );
     assert_eq!(code, 0);
-    assert_eq!(out.trim(), "replaced secret db-password");
+    assert_eq!(
+        out.trim(),
+        "replaced secret db-password (for administrators' functions)"
+    );
     let (_, out, _) = run(ws.lmnop().args(["secret", "list"]), "");
-    assert_eq!(out.trim(), "db-password");
+    assert_eq!(out.trim(), "db-password\t(administrators)");
     assert!(!out.contains("second"), "values are never shown");
 
     for (args, input, expected) in [

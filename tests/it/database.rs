@@ -38,6 +38,8 @@ async fn migrations_go_up_down_and_up_again() {
         "audit_log",
         "functions",
         "releases",
+        "secret_grants",
+        "secret_owners",
         "sessions",
         "users",
     ];
