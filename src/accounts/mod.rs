@@ -3,6 +3,7 @@
 
 pub mod access;
 mod cache;
+pub mod limits;
 mod passwords;
 mod tokens;
 
@@ -49,6 +50,10 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("the account {0:?} is disabled")]
     Disabled(String),
+    /// Too many failed sign-ins from this address or for this name; tried again after
+    /// `retry_after`, without any password being checked.
+    #[error("too many failed sign-ins for {}; try again in {} s", .0.who, .0.retry_after.as_secs().max(1))]
+    Limited(limits::Limited),
     #[error("database error: {0}")]
     Database(sqlx::Error),
 }
@@ -90,6 +95,7 @@ pub struct Accounts {
     db: Db,
     passwords: Passwords,
     verified: std::sync::Arc<cache::VerifiedCache>,
+    failures: std::sync::Arc<limits::FailureLimiter>,
 }
 
 impl Accounts {
@@ -98,6 +104,7 @@ impl Accounts {
             db,
             passwords,
             verified: std::sync::Arc::default(),
+            failures: std::sync::Arc::default(),
         }
     }
 
@@ -178,6 +185,32 @@ impl Accounts {
             Err(error) => Err(error),
             Ok(_) => Ok(generated),
         }
+    }
+
+    /// [`Self::authenticate`] for a client at `address`, counting failures per address and per
+    /// name: past [`limits::MAX_FAILURES`] in [`limits::WINDOW`], tries are refused before any
+    /// password is checked.
+    pub async fn authenticate_from(
+        &self,
+        address: Option<std::net::IpAddr>,
+        name: &str,
+        secret: &Secret,
+    ) -> Result<User, AuthError> {
+        if let Err(limited) = self.failures.check(address, name) {
+            tracing::warn!(
+                limited = limited.who,
+                address = address.map(|a| a.to_string()),
+                user = name.chars().take(64).collect::<String>(),
+                retry_after_s = limited.retry_after.as_secs(),
+                "refused a sign-in: too many failures"
+            );
+            return Err(AuthError::Limited(limited));
+        }
+        let result = self.authenticate(name, secret).await;
+        if matches!(result, Err(AuthError::InvalidCredentials)) {
+            self.failures.failed(address, name);
+        }
+        result
     }
 
     /// Checks a user name with a password or an API token (passed as the password).

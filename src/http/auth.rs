@@ -13,7 +13,8 @@ use crate::db::users::User;
 use crate::domain::Secret;
 
 /// The user a request authenticated as. Missing or wrong credentials are a 401 with
-/// `WWW-Authenticate`; a disabled account is a 403.
+/// `WWW-Authenticate`; a disabled account is a 403; too many failures from the client's
+/// address or for the name are a 429 with `Retry-After`.
 #[derive(Debug, Clone)]
 pub struct BasicUser(pub User);
 
@@ -32,8 +33,12 @@ where
             return Err(AppError::Unauthorized);
         };
         let (name, password) = parse_basic(header.as_bytes()).ok_or(AppError::Unauthorized)?;
+        let address = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
         match Accounts::from_ref(state)
-            .authenticate(&name, &password)
+            .authenticate_from(address, &name, &password)
             .await
         {
             Ok(user) => Ok(Self(user)),
@@ -41,6 +46,10 @@ where
             Err(AuthError::Disabled(name)) => Err(AppError::Forbidden(format!(
                 "the account {name} is disabled; ask an administrator to enable it"
             ))),
+            Err(AuthError::Limited(limited)) => Err(AppError::TooManyRequests {
+                message: AuthError::Limited(limited.clone()).to_string(),
+                retry_after: limited.retry_after,
+            }),
             Err(AuthError::Database(error)) => Err(error.into()),
         }
     }

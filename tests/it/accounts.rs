@@ -353,3 +353,44 @@ async fn api_tokens_are_listed_with_their_last_use_and_revoked_at_once() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_ten_failed_sign_ins_an_address_is_refused_before_any_password_is_checked() {
+    let app = crate::support::spawn_app().await;
+    app.add_user("gina", "gina-password-1").await;
+    let client = reqwest::Client::new();
+    let status_of = |path: &'static str, user: &'static str, password: &'static str| {
+        let request = client.get(app.url(path)).basic_auth(user, Some(password));
+        async move { request.send().await.expect("answers") }
+    };
+    for _ in 0..lmnop::accounts::limits::MAX_FAILURES {
+        let response = status_of("/api/v1/functions", "gina", "a-wrong-guess").await;
+        assert_eq!(response.status(), 401);
+    }
+    // Even the right password is refused now, on the API and on git alike.
+    let response = status_of("/api/v1/functions", "gina", "gina-password-1").await;
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body = response.text().await.expect("body");
+    assert!(
+        body.contains("too many failed sign-ins for address 127.0.0.1"),
+        "{body}"
+    );
+    let response = status_of(
+        "/scm/anything/info/refs?service=git-upload-pack",
+        "admin",
+        crate::support::ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        429,
+        "the address is limited for every user"
+    );
+    app.stop().await;
+}
