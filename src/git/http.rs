@@ -249,6 +249,26 @@ async fn receive_pack(
     let (user, headers, body) = authenticate(&state, request).await?;
     let gzip = request_body(Service::ReceivePack, &headers)?;
     authorize(&state, &user, &name, Access::Write).await?;
+    // Before a large push git sends a probe, a lone flush packet, to check the credentials:
+    // answered as receive-pack would (nothing), without creating or touching the repository.
+    let body = if !gzip
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|n| n == "4")
+    {
+        let bytes = axum::body::to_bytes(body, 4)
+            .await
+            .map_err(|error| AppError::BadRequest(format!("cannot read the request: {error}")))?;
+        if bytes.as_ref() == b"0000" {
+            return Ok(git_response(
+                &format!("application/x-{}-result", Service::ReceivePack.name()),
+                Body::empty(),
+            ));
+        }
+        Body::from(bytes)
+    } else {
+        body
+    };
     // From here until git has updated the refs, no other push to this repository runs.
     let lock = state.push_locks.lock(name.as_str()).await;
     // A first push by somebody else may have created the function while this one waited.

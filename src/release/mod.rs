@@ -99,6 +99,7 @@ pub async fn run(
         return Verdict::Reject;
     }
     let mut deploy = None;
+    let mut stored = Vec::new();
     for update in updates {
         if !(update.name.starts_with("refs/heads/") || update.name.starts_with("refs/tags/")) {
             out.error(&format!(
@@ -118,14 +119,21 @@ pub async fn run(
             }
             deploy = Some(update);
         } else {
+            stored.push(update);
+        }
+    }
+    let verdict = match deploy {
+        None => record_function(state, push, out).await,
+        // A deploy records the function (and its release) itself, accepted or not.
+        Some(update) => deploy_branch_push(state, push, update, quarantine, out).await,
+    };
+    // The other refs are stored only with the deploy: said once the verdict is known.
+    if verdict == Verdict::Accept {
+        for update in stored {
             describe_stored(update, &state.config.deploy_branch, out).await;
         }
     }
-    let Some(update) = deploy else {
-        return record_function(state, push, out).await;
-    };
-    // A deploy records the function (and its release) itself, accepted or not.
-    deploy_branch_push(state, push, update, quarantine, out).await
+    verdict
 }
 
 /// Refuses the first push to a reserved name; a function that already has one keeps it.

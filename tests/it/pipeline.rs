@@ -426,3 +426,36 @@ async fn a_first_push_to_a_reserved_name_is_refused_with_the_list() {
     }
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_refs_are_said_to_be_stored_only_when_the_push_is_accepted() {
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "sick", "environment: {FAKE_HEALTH: fail}\n");
+    work.commit("v1 that never answers");
+    let url = app.admin_url("together");
+    let push = work.git(&["push", &url, "main", "main:side"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("health check failed"),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        !push.stderr.contains("stored at"),
+        "nothing was stored: {}",
+        push.stderr
+    );
+
+    python_function(&work, "well", "");
+    work.commit("v2 that answers");
+    let push = work.git(&["push", &url, "main", "main:side"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("branch side stored at"),
+        "{}",
+        push.stderr
+    );
+    app.stop().await;
+}

@@ -226,3 +226,51 @@ async fn gzip_request_bodies_are_accepted() {
     assert!(body.windows(4).any(|w| w == b"PACK"), "a pack comes back");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn git_s_probe_before_a_large_push_touches_no_repository() {
+    let app = spawn_app().await;
+    // Held, as by a push in progress: the probe needs no lock and creates nothing.
+    let _held = app.state.push_locks.lock("probed").await;
+    let probe = reqwest::Client::new()
+        .post(app.url("/scm/probed/git-receive-pack"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .header("content-type", "application/x-git-receive-pack-request")
+        .body("0000")
+        .send();
+    let response = tokio::time::timeout(std::time::Duration::from_secs(10), probe)
+        .await
+        .expect("the probe waits for no push")
+        .expect("answers");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/x-git-receive-pack-result"
+    );
+    assert_eq!(response.text().await.expect("body"), "");
+    assert!(repos_on_disk(&app).is_empty(), "{:?}", repos_on_disk(&app));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_push_larger_than_git_s_post_buffer_goes_through_its_probe() {
+    let app = spawn_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    // Text that does not compress, so the pack is larger than the post buffer.
+    let noise: String = (0u64..20_000)
+        .map(|i| format!("{:016x}\n", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+        .collect();
+    work.write("big.txt", &noise);
+    work.commit("big");
+    let push = work.git(&[
+        "-c",
+        "http.postBuffer=1024",
+        "push",
+        &app.admin_url("large"),
+        "main:dev",
+    ]);
+    assert!(push.ok, "{}", push.stderr);
+    assert_eq!(repos_on_disk(&app), ["large.git"]);
+    app.stop().await;
+}
