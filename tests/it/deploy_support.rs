@@ -153,35 +153,43 @@ pub struct Leftovers(pub String);
 impl Drop for Leftovers {
     fn drop(&mut self) {
         let name = &self.0;
-        // Containers carry the function's label; images are named PREFIX/NAME:COMMIT.
+        // Containers carry the function's label; images are named PREFIX/NAME:COMMIT. Images
+        // go by name, never by id: two functions may build the same image, and removing it by
+        // id (-f) would take it from under another test's build.
         let containers = [format!("label=lmnop.function={name}")];
         let images = [
             format!("reference=*/{name}"),
             format!("reference=*/*/{name}"),
         ];
-        for (list, filters, remove) in [
-            (["ps", "-aq"], &containers[..], ["rm", "-f"]),
-            (["images", "-q"], &images[..], ["rmi", "-f"]),
-        ] {
-            let mut ids = std::collections::BTreeSet::new();
+        let list = |args: &[&str], filters: &[String]| {
+            let mut found = std::collections::BTreeSet::new();
             for filter in filters {
                 let Ok(output) = std::process::Command::new("docker")
-                    .args(list)
+                    .args(args)
                     .args(["--filter", filter])
                     .output()
                 else {
-                    return;
+                    return found;
                 };
-                ids.extend(
+                found.extend(
                     String::from_utf8_lossy(&output.stdout)
                         .split_whitespace()
                         .map(str::to_owned),
                 );
             }
-            if !ids.is_empty() {
+            found
+        };
+        for (found, remove) in [
+            (list(&["ps", "-aq"], &containers), &["rm", "-f"][..]),
+            (
+                list(&["images", "--format", "{{.Repository}}:{{.Tag}}"], &images),
+                &["rmi"][..],
+            ),
+        ] {
+            if !found.is_empty() {
                 let _ = std::process::Command::new("docker")
                     .args(remove)
-                    .args(ids)
+                    .args(found)
                     .output();
             }
         }
