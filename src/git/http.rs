@@ -140,6 +140,10 @@ async fn advertise_refs(
     let protocol = protocol(&headers);
     let options = ServiceOptions {
         protocol: protocol.clone(),
+        config: match service {
+            Service::UploadPack => upload_pack_config(),
+            Service::ReceivePack => Vec::new(),
+        },
         ..ServiceOptions::default()
     };
     let refs = service::advertise(service, &repo, &options)
@@ -167,6 +171,20 @@ async fn authenticate(
     let (mut parts, body) = request.into_parts();
     let BasicUser(user) = BasicUser::from_request_parts(&mut parts, state).await?;
     Ok((user, parts.headers, body))
+}
+
+/// What upload-pack offers, the same in the advertisement and the fetch: partial clones
+/// (`--filter`), and the lazy fetches of single objects a partial clone makes later, which
+/// protocol v0 allows only with `allowAnySHA1InWant` (the whole repository is the reader's to
+/// see anyway).
+fn upload_pack_config() -> Vec<(String, String)> {
+    [
+        ("uploadpack.allowFilter", "true"),
+        ("uploadpack.allowAnySHA1InWant", "true"),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value.to_owned()))
+    .collect()
 }
 
 /// Checks the request's content type and whether its body is gzipped.
@@ -219,7 +237,7 @@ async fn upload_pack(
     let gzip = request_body(Service::UploadPack, &headers)?;
     let options = ServiceOptions {
         protocol: protocol(&headers),
-        config: vec![("uploadpack.allowFilter".to_owned(), "true".to_owned())],
+        config: upload_pack_config(),
         ..ServiceOptions::default()
     };
     let repo = state.repos.path(&name);

@@ -274,3 +274,63 @@ async fn a_first_push_larger_than_git_s_post_buffer_goes_through_its_probe() {
     assert_eq!(repos_on_disk(&app), ["large.git"]);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partial_clone_fetches_old_blobs_only_when_they_are_needed() {
+    let app = spawn_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    work.write("notes.txt", "first version\n");
+    work.commit("one");
+    work.write("notes.txt", "second version\n");
+    work.commit("two");
+    let url = app.admin_url("partial");
+    git_ok(&work.path, &["push", "-q", &url, "main:dev"]);
+    for version in ["0", "2"] {
+        let clone = tmp.path().join(format!("clone-v{version}"));
+        let cloned = crate::gitutil::git(
+            tmp.path(),
+            &[
+                "-c",
+                &format!("protocol.version={version}"),
+                "clone",
+                "--filter=blob:none",
+                "--branch",
+                "dev",
+                &url,
+                clone.to_str().expect("utf-8 path"),
+            ],
+        );
+        assert!(cloned.ok, "v{version}: {}", cloned.stderr);
+        assert!(
+            !cloned.stderr.contains("filtering not recognized"),
+            "v{version}: the filter is honoured: {}",
+            cloned.stderr
+        );
+        let missing = git_ok(
+            &clone,
+            &["rev-list", "--objects", "--missing=print", "HEAD~1"],
+        );
+        assert!(
+            missing.lines().any(|line| line.starts_with('?')),
+            "v{version}: the old blob was left out: {missing}"
+        );
+        // Checking out the old commit fetches its blob lazily.
+        let checkout = crate::gitutil::git(
+            &clone,
+            &[
+                "-c",
+                &format!("protocol.version={version}"),
+                "checkout",
+                "-q",
+                "HEAD~1",
+            ],
+        );
+        assert!(checkout.ok, "v{version}: {}", checkout.stderr);
+        assert_eq!(
+            std::fs::read_to_string(clone.join("notes.txt")).expect("checked out"),
+            "first version\n"
+        );
+    }
+    app.stop().await;
+}
