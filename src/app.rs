@@ -208,7 +208,7 @@ impl Application {
         let runtime = Arc::new(runtime);
         let repos = Arc::new(repos);
         let push_locks = Arc::new(RepoLocks::default());
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(config.metrics_token.clone());
         let urls = crate::router::FunctionUrls {
             base: config.base_url(),
             apps_domain: config.apps_domain.clone(),

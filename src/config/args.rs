@@ -111,6 +111,19 @@ pub struct ServeArgs {
     )]
     pub admin_password_file: Option<PathBuf>,
 
+    /// Bearer token that lets a scraper read /metrics from another host. Unset: /metrics
+    /// answers only clients on this host (loopback), as it names every function.
+    #[arg(long, env = "LMNOP_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// File holding the /metrics token.
+    #[arg(
+        long,
+        env = "LMNOP_METRICS_TOKEN_FILE",
+        conflicts_with = "metrics_token"
+    )]
+    pub metrics_token_file: Option<PathBuf>,
+
     /// The URL people reach lmnop at, used in links printed to `git push` and in the portal.
     /// Default: `http://localhost:PORT`, with the port of the listen address.
     #[arg(long, env = "LMNOP_PUBLIC_URL")]

@@ -50,6 +50,8 @@ pub struct Config {
     pub docker_host: DockerHost,
     pub runtime: RuntimeConfig,
     pub admin_password: Option<Secret>,
+    /// Lets non-local clients read /metrics (`Authorization: Bearer TOKEN`).
+    pub metrics_token: Option<Secret>,
     pub public_url: Option<String>,
     pub apps_domain: Option<String>,
     pub deploy_branch: String,
@@ -109,6 +111,7 @@ impl Config {
             docker_host: DockerHost::default(),
             runtime: defaults::runtime(),
             admin_password: None,
+            metrics_token: None,
             public_url: None,
             apps_domain: None,
             deploy_branch: defaults::DEPLOY_BRANCH.to_owned(),
@@ -140,8 +143,14 @@ impl Config {
             args.admin_password,
             args.admin_password_file,
         )?;
+        let metrics_token = parse::secret_setting(
+            "LMNOP_METRICS_TOKEN",
+            args.metrics_token,
+            args.metrics_token_file,
+        )?;
         let deploy_branch = parse::deploy_branch(args.deploy_branch)?;
         Ok(Self {
+            metrics_token,
             listen: args.listen,
             data_dir: store.data_dir,
             database: store.database,

@@ -19,6 +19,13 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Whether `presented` is this secret. Digests are compared, so how long the comparison
+    /// takes says nothing about how much of `presented` was right.
+    pub fn matches(&self, presented: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.0.as_bytes()) == Sha256::digest(presented.as_bytes())
+    }
 }
 
 impl fmt::Debug for Secret {

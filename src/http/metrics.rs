@@ -48,10 +48,12 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     invocations: Family<FunctionLabels, Counter>,
+    /// Lets other hosts read `/metrics` (`LMNOP_METRICS_TOKEN`).
+    token: Option<crate::domain::Secret>,
 }
 
 impl Metrics {
-    pub fn new() -> Arc<Self> {
+    pub fn new(token: Option<crate::domain::Secret>) -> Arc<Self> {
         let mut registry = Registry::with_prefix("lmnop");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -85,6 +87,7 @@ impl Metrics {
             requests,
             latency,
             invocations,
+            token,
         })
     }
 
@@ -104,14 +107,40 @@ impl Metrics {
     }
 }
 
-pub async fn show_metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    (
+/// `GET /metrics`: for clients on this host, or with the metrics token. It names every
+/// function, so it is not for anyone on the network.
+pub async fn show_metrics(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+) -> Result<Response, super::AppError> {
+    let local = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|info| info.0.ip().is_loopback());
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let allowed = match (&metrics.token, presented) {
+        (Some(token), Some(presented)) => token.matches(presented.trim()),
+        _ => local,
+    };
+    if !allowed {
+        return Err(super::AppError::Forbidden(
+            "/metrics answers clients on lmnop's host, or with `Authorization: Bearer` and \
+             the token set in LMNOP_METRICS_TOKEN"
+                .to_owned(),
+        ));
+    }
+    Ok((
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         metrics.render(),
     )
+        .into_response())
 }
 
 /// The standard methods by name; anything else a client makes up is `other`, so no client can

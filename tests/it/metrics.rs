@@ -62,3 +62,52 @@ async fn made_up_methods_leave_the_metrics_the_same_size() {
     );
     app.stop().await;
 }
+
+/// `GET /metrics` in-process, as from `peer`, with an optional bearer token.
+async fn metrics_status(app: &crate::support::TestApp, peer: &str, token: Option<&str>) -> u16 {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::get("/metrics").header("host", "lmnop.test");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let mut request = request.body(axum::body::Body::empty()).expect("request");
+    let peer: std::net::SocketAddr = peer.parse().expect("address");
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    lmnop::app::router(app.state.clone())
+        .oneshot(request)
+        .await
+        .expect("answers")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn metrics_answer_this_host_or_the_token_and_nobody_else() {
+    let app = crate::support::spawn_app_with(|config| {
+        config.metrics_token = Some(lmnop::domain::Secret::new("scrape-me"));
+    })
+    .await;
+    assert_eq!(metrics_status(&app, "127.0.0.1:40000", None).await, 200);
+    assert_eq!(metrics_status(&app, "[::1]:40000", None).await, 200);
+    assert_eq!(metrics_status(&app, "203.0.113.9:40000", None).await, 403);
+    assert_eq!(
+        metrics_status(&app, "203.0.113.9:40000", Some("guess")).await,
+        403
+    );
+    assert_eq!(
+        metrics_status(&app, "203.0.113.9:40000", Some("scrape-me")).await,
+        200
+    );
+    app.stop().await;
+
+    // Without a token, only this host.
+    let app = spawn_app().await;
+    assert_eq!(metrics_status(&app, "127.0.0.1:40000", None).await, 200);
+    assert_eq!(
+        metrics_status(&app, "198.51.100.4:40000", Some("x")).await,
+        403
+    );
+    app.stop().await;
+}
