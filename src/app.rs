@@ -311,19 +311,11 @@ impl Application {
         );
         let reconciler = tokio::spawn(crate::release::reconcile::run(self.state.releaser.clone()));
         tracing::info!(%address, "lmnop is listening");
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        // Without TCP_NODELAY a response written in two parts waits for the client's delayed
-        // ACK: ~40 ms on every small git request.
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let limits = http::server::Limits {
+            header_timeout: self.state.config.header_timeout,
+            max_connections: self.state.config.max_connections,
+        };
+        http::server::serve(self.listener, self.router, limits, shutdown).await?;
         hooks.abort();
         reconciler.abort();
         self.state.db.close().await;

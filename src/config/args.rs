@@ -153,6 +153,16 @@ pub struct ServeArgs {
     pub build_ca_file: Option<PathBuf>,
 
     /// Largest push accepted, in bytes or with a K, M or G suffix (e.g. `512M`).
+    /// Seconds a client may take to send a request's headers; an idle keep-alive connection
+    /// is closed after as long.
+    #[arg(long, env = "LMNOP_HEADER_TIMEOUT", default_value_t = defaults::HEADER_TIMEOUT_SECONDS)]
+    pub header_timeout: u64,
+
+    /// Connections served at once; more wait to be accepted. Kept below the open-file limit,
+    /// which lmnop raises to its hard limit at start.
+    #[arg(long, env = "LMNOP_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
     #[arg(long, env = "LMNOP_MAX_PUSH_SIZE", default_value = defaults::MAX_PUSH_SIZE, value_parser = parse_size)]
     pub max_push_size: u64,
 }

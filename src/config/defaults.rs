@@ -13,6 +13,11 @@ pub const LISTEN: &str = "0.0.0.0:8000";
 pub const DEPLOY_BRANCH: &str = "main";
 /// `LMNOP_MAX_PUSH_SIZE`, as `--help` shows it.
 pub const MAX_PUSH_SIZE: &str = "1G";
+/// `LMNOP_HEADER_TIMEOUT`, in seconds: how long a client may take to send a request's
+/// headers, and how long an idle keep-alive connection stays open.
+pub const HEADER_TIMEOUT_SECONDS: u64 = 30;
+/// `LMNOP_MAX_CONNECTIONS`: open connections at once (also kept below the open-file limit).
+pub const MAX_CONNECTIONS: usize = 10_000;
 /// `LMNOP_GATEWAY_USER`
 pub const GATEWAY_USER: &str = "admin";
 

@@ -50,6 +50,10 @@ pub struct Config {
     pub docker_host: DockerHost,
     pub runtime: RuntimeConfig,
     pub admin_password: Option<Secret>,
+    /// How long a client may take to send a request's headers (and an idle connection lasts).
+    pub header_timeout: std::time::Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
     /// Lets non-local clients read /metrics (`Authorization: Bearer TOKEN`).
     pub metrics_token: Option<Secret>,
     pub public_url: Option<String>,
@@ -111,6 +115,8 @@ impl Config {
             docker_host: DockerHost::default(),
             runtime: defaults::runtime(),
             admin_password: None,
+            header_timeout: std::time::Duration::from_secs(defaults::HEADER_TIMEOUT_SECONDS),
+            max_connections: defaults::MAX_CONNECTIONS,
             metrics_token: None,
             public_url: None,
             apps_domain: None,
@@ -149,7 +155,19 @@ impl Config {
             args.metrics_token_file,
         )?;
         let deploy_branch = parse::deploy_branch(args.deploy_branch)?;
+        if args.header_timeout == 0 || args.max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                setting: if args.header_timeout == 0 {
+                    "LMNOP_HEADER_TIMEOUT"
+                } else {
+                    "LMNOP_MAX_CONNECTIONS"
+                },
+                reason: "must be at least 1".to_owned(),
+            });
+        }
         Ok(Self {
+            header_timeout: std::time::Duration::from_secs(args.header_timeout),
+            max_connections: args.max_connections,
             metrics_token,
             listen: args.listen,
             data_dir: store.data_dir,

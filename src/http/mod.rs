@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 pub mod health;
 pub mod metrics;
+pub mod server;
 
 pub use error::AppError;
 

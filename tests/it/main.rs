@@ -7,6 +7,7 @@
 mod accounts;
 mod api_errors;
 mod cli;
+mod connections;
 mod database;
 mod deploy;
 mod deploy_concurrency;
