@@ -432,7 +432,11 @@ async fn other_refs_are_said_to_be_stored_only_when_the_push_is_accepted() {
     let app = spawn_fake_app().await;
     let tmp = tempfile::tempdir().expect("tmp");
     let work = WorkTree::new(tmp.path(), "work");
-    python_function(&work, "sick", "environment: {FAKE_HEALTH: fail}\n");
+    python_function(&work, "sick", "");
+    work.write(
+        "function.yml",
+        "template: python3.12\nenvironment:\n  GREETING: sick\n  FAKE_HEALTH: fail\n",
+    );
     work.commit("v1 that never answers");
     let url = app.admin_url("together");
     let push = work.git(&["push", &url, "main", "main:side"]);
