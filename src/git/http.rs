@@ -388,7 +388,7 @@ fn respond(
     ));
     git_response(
         &format!("application/x-{}-result", service.name()),
-        Body::from_stream(ServiceBody::new(running.stdout, settled, cancel)),
+        Body::from_stream(ServiceBody::new(service, running.stdout, settled, cancel)),
     )
 }
 

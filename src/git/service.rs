@@ -217,10 +217,13 @@ pub struct ServiceBody {
     settled: tokio::sync::oneshot::Receiver<()>,
     finished: bool,
     cancel: CancellationToken,
+    /// For receive-pack: where the output's pkt-lines are, to see its closing flush.
+    framing: Option<PktFraming>,
 }
 
 impl ServiceBody {
     pub fn new(
+        service: Service,
         inner: ReaderStream<tokio::process::ChildStdout>,
         settled: tokio::sync::oneshot::Receiver<()>,
         cancel: CancellationToken,
@@ -231,6 +234,52 @@ impl ServiceBody {
             settled,
             finished: false,
             cancel,
+            framing: (service == Service::ReceivePack).then(PktFraming::default),
+        }
+    }
+
+    /// Whether the client has had all git had to say: receive-pack's report ends with the
+    /// output's one top-level flush, after the refs were updated.
+    fn reported(&self) -> bool {
+        self.output_done || self.framing.as_ref().is_some_and(|framing| framing.flushed)
+    }
+}
+
+/// Follows pkt-line framing (`XXXX` hex length, payload; `0000` flush) across chunks.
+#[derive(Debug, Default)]
+struct PktFraming {
+    header: Vec<u8>,
+    remaining: usize,
+    flushed: bool,
+    broken: bool,
+}
+
+impl PktFraming {
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() && !self.broken {
+            if self.remaining > 0 {
+                let skip = self.remaining.min(bytes.len());
+                self.remaining -= skip;
+                bytes = &bytes[skip..];
+                continue;
+            }
+            let take = (4 - self.header.len()).min(bytes.len());
+            self.header.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.header.len() < 4 {
+                return;
+            }
+            let length = std::str::from_utf8(&self.header)
+                .ok()
+                .and_then(|hex| usize::from_str_radix(hex, 16).ok());
+            self.header.clear();
+            match length {
+                Some(0) => self.flushed = true,
+                // 0001 and 0002 (protocol v2's delimiters) carry nothing.
+                Some(1..=3) => {}
+                Some(length) => self.remaining = length - 4,
+                None => self.broken = true,
+            }
         }
     }
 }
@@ -242,6 +291,12 @@ impl Stream for ServiceBody {
         if !self.output_done {
             match Pin::new(&mut self.inner).poll_next(cx) {
                 Poll::Ready(None) => self.output_done = true,
+                Poll::Ready(Some(Ok(bytes))) => {
+                    if let Some(framing) = self.framing.as_mut() {
+                        framing.feed(&bytes);
+                    }
+                    return Poll::Ready(Some(Ok(bytes)));
+                }
                 other => return other,
             }
         }
@@ -256,8 +311,10 @@ impl Stream for ServiceBody {
 }
 
 impl Drop for ServiceBody {
+    /// A client that leaves before git has said everything stops git; one that leaves after
+    /// (dulwich closes right after receive-pack's report) lets it finish.
     fn drop(&mut self) {
-        if !self.finished {
+        if !self.finished && !self.reported() {
             self.cancel.cancel();
         }
     }
@@ -282,6 +339,28 @@ pub async fn read_stderr(mut stderr: tokio::process::ChildStderr, limit: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_closing_flush_is_seen_across_chunks_and_not_inside_payloads() {
+        let mut framing = PktFraming::default();
+        // A sideband progress line whose payload contains "0000", split mid-header.
+        framing.feed(b"00");
+        framing.feed(b"11\x02remote: 0000");
+        assert!(!framing.flushed, "a 0000 inside a payload is not a flush");
+        framing.feed(b"0013\x01000eunpack ok\n");
+        assert!(!framing.flushed);
+        framing.feed(b"00");
+        assert!(!framing.flushed);
+        framing.feed(b"00");
+        assert!(framing.flushed, "the report's closing flush");
+
+        let mut junk = PktFraming::default();
+        junk.feed(b"zzzz0000");
+        assert!(
+            !junk.flushed,
+            "output that is not pkt-lines never counts as reported"
+        );
+    }
 
     #[test]
     fn only_version_entries_reach_git() {
