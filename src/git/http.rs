@@ -59,6 +59,7 @@ where
     Router::new()
         .route("/scm/{repo}/info/refs", get(advertise_refs))
         .route("/scm/{repo}/git-upload-pack", post(upload_pack))
+        .route("/scm/{repo}/git-upload-archive", post(upload_archive))
         .route("/scm/{repo}/git-receive-pack", post(receive_pack))
 }
 
@@ -128,13 +129,15 @@ async fn advertise_refs(
     };
     let (user, headers, _) = authenticate(&state, request).await?;
     let access = match service {
-        Service::UploadPack => Access::Read,
+        Service::UploadPack | Service::UploadArchive => Access::Read,
         Service::ReceivePack => Access::Write,
     };
     authorize(&state, &user, &name, access).await?;
     let repo = match service {
-        Service::UploadPack if !state.repos.exists(&name) => return Err(not_found(&name)),
-        Service::UploadPack => state.repos.path(&name),
+        Service::UploadPack | Service::UploadArchive if !state.repos.exists(&name) => {
+            return Err(not_found(&name));
+        }
+        Service::UploadPack | Service::UploadArchive => state.repos.path(&name),
         Service::ReceivePack => state.repos.advertised(&name),
     };
     let protocol = protocol(&headers);
@@ -142,7 +145,7 @@ async fn advertise_refs(
         protocol: protocol.clone(),
         config: match service {
             Service::UploadPack => upload_pack_config(),
-            Service::ReceivePack => Vec::new(),
+            Service::ReceivePack | Service::UploadArchive => Vec::new(),
         },
         ..ServiceOptions::default()
     };
@@ -228,21 +231,44 @@ async fn upload_pack(
     Path(raw): Path<String>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let name = repo_name(&raw)?;
-    let (user, headers, body) = authenticate(&state, request).await?;
-    authorize(&state, &user, &name, Access::Read).await?;
+    read_service(&state, &raw, request, Service::UploadPack).await
+}
+
+/// `git archive --remote` (protocol v2 clients): the tree of a ref or commit as an archive,
+/// for anyone who may read the repository.
+async fn upload_archive(
+    State(state): State<GitState>,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Result<Response, AppError> {
+    read_service(&state, &raw, request, Service::UploadArchive).await
+}
+
+/// A service that only reads the repository: upload-pack or upload-archive.
+async fn read_service(
+    state: &GitState,
+    raw: &str,
+    request: Request,
+    service: Service,
+) -> Result<Response, AppError> {
+    let name = repo_name(raw)?;
+    let (user, headers, body) = authenticate(state, request).await?;
+    authorize(state, &user, &name, Access::Read).await?;
     if !state.repos.exists(&name) {
         return Err(not_found(&name));
     }
-    let gzip = request_body(Service::UploadPack, &headers)?;
+    let gzip = request_body(service, &headers)?;
     let options = ServiceOptions {
         protocol: protocol(&headers),
-        config: upload_pack_config(),
+        config: match service {
+            Service::UploadPack => upload_pack_config(),
+            Service::ReceivePack | Service::UploadArchive => Vec::new(),
+        },
         ..ServiceOptions::default()
     };
     let repo = state.repos.path(&name);
     let running = service::start(
-        Service::UploadPack,
+        service,
         &repo,
         &options,
         body,
@@ -250,12 +276,7 @@ async fn upload_pack(
         MAX_UPLOAD_REQUEST_BYTES,
     )
     .map_err(anyhow::Error::from)?;
-    Ok(respond(
-        Service::UploadPack,
-        running,
-        CancellationToken::new(),
-        async {},
-    ))
+    Ok(respond(service, running, CancellationToken::new(), async {}))
 }
 
 async fn receive_pack(

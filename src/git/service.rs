@@ -16,15 +16,17 @@ use tokio::process::{Child, Command};
 use tokio_util::io::{ReaderStream, StreamReader};
 use tokio_util::sync::CancellationToken;
 
-/// The two smart-HTTP services.
+/// The smart-HTTP services: fetch, push, and `git archive --remote` (protocol v2 clients).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     UploadPack,
     ReceivePack,
+    UploadArchive,
 }
 
 impl Service {
-    /// From `git-upload-pack` / `git-receive-pack`.
+    /// From `git-upload-pack` / `git-receive-pack`, the services with a ref advertisement
+    /// (an archive client asks for upload-pack's).
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "git-upload-pack" => Some(Self::UploadPack),
@@ -37,6 +39,7 @@ impl Service {
         match self {
             Self::UploadPack => "git-upload-pack",
             Self::ReceivePack => "git-receive-pack",
+            Self::UploadArchive => "git-upload-archive",
         }
     }
 
@@ -44,6 +47,7 @@ impl Service {
         match self {
             Self::UploadPack => "upload-pack",
             Self::ReceivePack => "receive-pack",
+            Self::UploadArchive => "upload-archive",
         }
     }
 }
@@ -126,7 +130,11 @@ fn service_command(service: Service, options: &ServiceOptions) -> Command {
     if let Some(protocol) = &options.protocol {
         command.env("GIT_PROTOCOL", protocol);
     }
-    command.arg(service.subcommand()).arg("--stateless-rpc");
+    command.arg(service.subcommand());
+    // upload-archive is one request and one answer already; the others need telling.
+    if service != Service::UploadArchive {
+        command.arg("--stateless-rpc");
+    }
     command
 }
 
@@ -170,8 +178,13 @@ pub fn start(
     gzip: bool,
     limit: u64,
 ) -> std::io::Result<RunningService> {
-    let mut child = service_command(service, options)
-        .arg("--")
+    let mut command = service_command(service, options);
+    // upload-archive takes no `--` (its writer would read it as the repository); the path is
+    // absolute, so it cannot be read as an option.
+    if service != Service::UploadArchive {
+        command.arg("--");
+    }
+    let mut child = command
         .arg(repo)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -334,3 +334,58 @@ async fn a_partial_clone_fetches_old_blobs_only_when_they_are_needed() {
     }
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn git_archive_remote_returns_the_tree_to_those_who_may_read_it() {
+    let app = spawn_app().await;
+    app.add_user("mallory", "mallory-password-1").await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    work.write("notes.txt", "archived\n");
+    work.write("sub/more.txt", "more\n");
+    work.commit("one");
+    let url = app.admin_url("archived");
+    git_ok(&work.path, &["push", "-q", &url, "main:dev"]);
+    let tar = tmp.path().join("out.tar");
+    let archive = crate::gitutil::git(
+        &work.path,
+        &[
+            "-c",
+            "protocol.version=2",
+            "archive",
+            "--format=tar",
+            "-o",
+            tar.to_str().expect("utf-8 path"),
+            &format!("--remote={url}"),
+            "dev",
+        ],
+    );
+    assert!(archive.ok, "{}", archive.stderr);
+    let listed = std::process::Command::new("tar")
+        .arg("tf")
+        .arg(&tar)
+        .output()
+        .expect("tar");
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        "notes.txt\nsub/\nsub/more.txt\n"
+    );
+    // Another member does not see the repository, archive or not.
+    let other = app.git_url("mallory", "mallory-password-1", "archived");
+    let refused = crate::gitutil::git(
+        &work.path,
+        &[
+            "archive",
+            "--format=tar",
+            &format!("--remote={other}"),
+            "dev",
+        ],
+    );
+    assert!(!refused.ok);
+    assert!(
+        refused.stderr.contains("404") || refused.stderr.contains("not found"),
+        "{}",
+        refused.stderr
+    );
+    app.stop().await;
+}
