@@ -198,6 +198,9 @@ impl Application {
                     routes.clone(),
                     http,
                     instance.clone(),
+                    crate::runtime::network::FunctionNetworks {
+                        pool: config.function_subnets,
+                    },
                 )),
             ),
             Seams::Fake => (

@@ -153,6 +153,11 @@ pub struct ServeArgs {
     pub build_ca_file: Option<PathBuf>,
 
     /// Largest push accepted, in bytes or with a K, M or G suffix (e.g. `512M`).
+    /// IPv4 range each function's own network takes a /26 from (clear of every network the
+    /// engine has).
+    #[arg(long, env = "LMNOP_FUNCTION_SUBNETS", default_value = defaults::FUNCTION_SUBNETS)]
+    pub function_subnets: ipnet::Ipv4Net,
+
     /// Seconds a client may take to send a request's headers; an idle keep-alive connection
     /// is closed after as long.
     #[arg(long, env = "LMNOP_HEADER_TIMEOUT", default_value_t = defaults::HEADER_TIMEOUT_SECONDS)]

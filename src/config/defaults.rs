@@ -13,6 +13,8 @@ pub const LISTEN: &str = "0.0.0.0:8000";
 pub const DEPLOY_BRANCH: &str = "main";
 /// `LMNOP_MAX_PUSH_SIZE`, as `--help` shows it.
 pub const MAX_PUSH_SIZE: &str = "1G";
+/// `LMNOP_FUNCTION_SUBNETS`: where functions' networks are carved from.
+pub const FUNCTION_SUBNETS: &str = "10.213.0.0/16";
 /// `LMNOP_HEADER_TIMEOUT`, in seconds: how long a client may take to send a request's
 /// headers, and how long an idle keep-alive connection stays open.
 pub const HEADER_TIMEOUT_SECONDS: u64 = 30;

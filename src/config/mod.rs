@@ -50,6 +50,8 @@ pub struct Config {
     pub docker_host: DockerHost,
     pub runtime: RuntimeConfig,
     pub admin_password: Option<Secret>,
+    /// Where each function's network takes its subnet from.
+    pub function_subnets: ipnet::Ipv4Net,
     /// How long a client may take to send a request's headers (and an idle connection lasts).
     pub header_timeout: std::time::Duration,
     /// Connections served at once.
@@ -115,6 +117,9 @@ impl Config {
             docker_host: DockerHost::default(),
             runtime: defaults::runtime(),
             admin_password: None,
+            function_subnets: defaults::FUNCTION_SUBNETS
+                .parse()
+                .expect("the default function subnets parse"),
             header_timeout: std::time::Duration::from_secs(defaults::HEADER_TIMEOUT_SECONDS),
             max_connections: defaults::MAX_CONNECTIONS,
             metrics_token: None,
@@ -166,6 +171,7 @@ impl Config {
             });
         }
         Ok(Self {
+            function_subnets: args.function_subnets,
             header_timeout: std::time::Duration::from_secs(args.header_timeout),
             max_connections: args.max_connections,
             metrics_token,

@@ -1,6 +1,7 @@
 //! The docker runtime's containers: a release runs as containers (one per replica) labelled by function,
 //! release and replica, with CPU and memory limits, a read-only root and a writable `/tmp`, secrets mounted
-//! read-only at `/var/openfaas/secrets/NAME`, and `environment` as variables.
+//! read-only at `/var/openfaas/secrets/NAME`, and `environment` as variables, on the function's
+//! own network ([`super::network`]).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -39,7 +40,7 @@ const STOP_GRACE_SECONDS: i32 = 10;
 pub enum RuntimeError {
     #[error("the Docker engine failed: {0}")]
     Engine(bollard::errors::Error),
-    #[error("container {0} has no address on the bridge network")]
+    #[error("container {0} has no address on its network")]
     NoAddress(String),
     /// The container stopped as it started, before it had an address; `output` is what it
     /// printed last.
@@ -47,6 +48,10 @@ pub enum RuntimeError {
     ExitedAtStart { container: String, output: String },
     #[error("{0}")]
     Unreachable(crate::engine::EngineError),
+    #[error(
+        "no subnet of {0} is free for another function's network; widen LMNOP_FUNCTION_SUBNETS"
+    )]
+    NoSubnet(String),
     /// The fake runtime could not start a replica.
     #[error("the fake runtime failed: {0}")]
     Fake(String),
@@ -90,9 +95,17 @@ pub struct Instance {
 pub async fn start(
     docker: &Docker,
     secrets: &SecretStore,
+    networks: &super::network::FunctionNetworks,
     deployment: &Deployment,
 ) -> Result<Vec<Instance>, RuntimeError> {
-    start_replicas(docker, secrets, deployment, 0..deployment.replicas).await
+    start_replicas(
+        docker,
+        secrets,
+        networks,
+        deployment,
+        0..deployment.replicas,
+    )
+    .await
 }
 
 /// Starts the containers of the given replica indices; on failure, the ones this call started
@@ -100,9 +113,13 @@ pub async fn start(
 pub async fn start_replicas(
     docker: &Docker,
     secrets: &SecretStore,
+    networks: &super::network::FunctionNetworks,
     deployment: &Deployment,
     indices: impl IntoIterator<Item = u32>,
 ) -> Result<Vec<Instance>, RuntimeError> {
+    networks
+        .ensure(docker, &deployment.instance, &deployment.function)
+        .await?;
     let mut instances = Vec::new();
     for index in indices {
         match start_one(docker, secrets, deployment, index).await {
@@ -159,6 +176,10 @@ fn container_config(
             )])),
             binds: Some(binds),
             init: Some(true),
+            network_mode: Some(super::network::FunctionNetworks::name(
+                &deployment.instance,
+                &deployment.function,
+            )),
             ..HostConfig::default()
         }),
         ..ContainerCreateBody::default()

@@ -51,6 +51,7 @@ pub struct DockerRuntime {
     http: reqwest::Client,
     /// This installation's id, on every container it runs.
     instance: String,
+    networks: super::network::FunctionNetworks,
 }
 
 impl DockerRuntime {
@@ -60,6 +61,7 @@ impl DockerRuntime {
         routes: Arc<RouteTable>,
         http: reqwest::Client,
         instance: String,
+        networks: super::network::FunctionNetworks,
     ) -> Self {
         Self {
             engine,
@@ -67,7 +69,12 @@ impl DockerRuntime {
             routes,
             http,
             instance,
+            networks,
         }
+    }
+
+    pub fn networks(&self) -> &super::network::FunctionNetworks {
+        &self.networks
     }
 
     /// The installation id containers are labelled with.
@@ -94,7 +101,9 @@ impl DockerRuntime {
     /// See [`super::Runtime::deploy`].
     pub async fn deploy(&self, deployment: &Deployment) -> Result<(), DeployError> {
         let docker = self.client().await.map_err(DeployError::Engine)?;
-        let instances = match containers::start(&docker, &self.secrets, deployment).await {
+        let instances = match containers::start(&docker, &self.secrets, &self.networks, deployment)
+            .await
+        {
             Ok(instances) => instances,
             Err(RuntimeError::ExitedAtStart { container, output }) => {
                 let message = format!("container {} stopped before it answered", short(&container));
@@ -180,6 +189,17 @@ impl DockerRuntime {
                 }),
             }
         }
+        // A network whose containers are gone still belongs to its function until removed.
+        for function in super::network::FunctionNetworks::functions(&docker, &self.instance).await?
+        {
+            if !running.iter().any(|r| r.function == function) {
+                running.push(Running {
+                    function,
+                    release: 0,
+                    replicas: 0,
+                });
+            }
+        }
         running.sort_by(|a, b| (&a.function, a.release).cmp(&(&b.function, b.release)));
         Ok(running)
     }
@@ -212,6 +232,7 @@ impl DockerRuntime {
         let docker = self.client().await.map_err(RuntimeError::Unreachable)?;
         let mine = containers::list_function(&docker, &self.instance, function.as_str()).await?;
         containers::remove(&docker, &mine).await;
+        super::network::FunctionNetworks::remove(&docker, &self.instance, function.as_str()).await;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ pub mod containers;
 mod docker;
 pub mod fake;
 pub mod health;
+pub mod network;
 pub mod scale;
 
 pub use containers::{Deployment, Instance, RuntimeError};

@@ -68,8 +68,14 @@ pub async fn converge(
             .filter(|index| !used.contains(index))
             .take(want - live.len())
             .collect();
-        let started =
-            containers::start_replicas(docker, runtime.secrets(), deployment, free).await?;
+        let started = containers::start_replicas(
+            docker,
+            runtime.secrets(),
+            runtime.networks(),
+            deployment,
+            free,
+        )
+        .await?;
         let health = &deployment.spec.health;
         if let Err(error) = health::wait_ready(
             runtime.http(),

@@ -8,6 +8,7 @@
 //! JSON API.
 
 mod dockerfile;
+mod isolation;
 mod restarts;
 
 use std::sync::Arc;

@@ -131,20 +131,26 @@ pub async fn remove_containers(name: &str) {
 /// Starts a container labelled as release 1 of `function` of the installation `instance`, as a
 /// deploy would (running `sleep`; `--init` lets it stop at once); returns its id.
 pub fn start_labelled_container(instance: &str, function: &str) -> String {
-    let started = std::process::Command::new("docker")
-        .args(["run", "-d", "--init"])
-        .args(["--label", &format!("lmnop.instance={instance}")])
-        .args(["--label", &format!("lmnop.function={function}")])
-        .args(["--label", "lmnop.release=1"])
-        .args([&python_image(), "sleep", "600"])
-        .output()
-        .expect("docker run");
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
-    String::from_utf8_lossy(&started.stdout).trim().to_owned()
+    // The installation's reconciler may be in its first pass and remove the container between
+    // its creation and its start (it is an orphan, after all): then start another.
+    let mut last = String::new();
+    for _ in 0..5 {
+        let started = std::process::Command::new("docker")
+            .args(["run", "-d", "--init"])
+            .args(["--label", &format!("lmnop.instance={instance}")])
+            .args(["--label", &format!("lmnop.function={function}")])
+            .args(["--label", "lmnop.release=1"])
+            .args([&python_image(), "sleep", "600"])
+            .output()
+            .expect("docker run");
+        if started.status.success() {
+            return String::from_utf8_lossy(&started.stdout).trim().to_owned();
+        }
+        last = String::from_utf8_lossy(&started.stderr).into_owned();
+        assert!(last.contains("marked for removal"), "{last}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    panic!("the orphan never started: {last}");
 }
 
 /// Removes the function's containers and images when the test ends, passed or not.
@@ -181,6 +187,10 @@ impl Drop for Leftovers {
         };
         for (found, remove) in [
             (list(&["ps", "-aq"], &containers), &["rm", "-f"][..]),
+            (
+                list(&["network", "ls", "-q"], &containers),
+                &["network", "rm"][..],
+            ),
             (
                 list(&["images", "--format", "{{.Repository}}:{{.Tag}}"], &images),
                 &["rmi"][..],
