@@ -394,3 +394,41 @@ async fn after_ten_failed_sign_ins_an_address_is_refused_before_any_password_is_
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_ten_failed_sign_ins_for_a_name_it_is_refused_from_any_address() {
+    use tower::ServiceExt;
+    let app = crate::support::spawn_app().await;
+    app.add_user("hal", "hal-password-1").await;
+    // Each guess from another address, in-process, as the listener would tag them.
+    let sign_in = |n: u8, password: &'static str| {
+        let router = lmnop::app::router(app.state.clone());
+        async move {
+            let credentials = base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                format!("hal:{password}"),
+            );
+            let mut request = axum::http::Request::get("/api/v1/functions")
+                .header("host", "lmnop.test")
+                .header("authorization", format!("Basic {credentials}"))
+                .body(axum::body::Body::empty())
+                .expect("request");
+            let peer = std::net::SocketAddr::from(([198, 51, 100, n], 40000));
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            let response = router.oneshot(request).await.expect("answers");
+            (
+                response.status().as_u16(),
+                response.headers().contains_key("retry-after"),
+            )
+        }
+    };
+    for n in 0..10 {
+        assert_eq!(sign_in(n, "a-wrong-guess").await.0, 401);
+    }
+    let (status, retry_after) = sign_in(200, "hal-password-1").await;
+    assert_eq!(status, 429, "the name is limited from a fresh address");
+    assert!(retry_after);
+    app.stop().await;
+}

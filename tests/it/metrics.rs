@@ -18,7 +18,7 @@ fn send(address: std::net::SocketAddr, request: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn made_up_methods_leave_the_metrics_the_same_size() {
+async fn made_up_methods_paths_and_functions_leave_the_metrics_the_same_size() {
     let app = spawn_app().await;
     let address = app.address;
     let metrics = || async {
@@ -38,6 +38,17 @@ async fn made_up_methods_leave_the_metrics_the_same_size() {
     metrics().await;
     let before = metrics().await;
     assert!(before.contains("method=\"other\""), "{before}");
+    // Made-up paths and function names are no more labels than made-up methods.
+    send(
+        address,
+        "GET /nowhere-0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    send(
+        address,
+        "GET /function/nobody-0/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    metrics().await;
+    let before = metrics().await;
     tokio::task::spawn_blocking(move || {
         for index in 1..1000 {
             let method = format!("M{index:0>4}{}", "X".repeat(2000));
@@ -45,12 +56,30 @@ async fn made_up_methods_leave_the_metrics_the_same_size() {
                 address,
                 &format!("{method} /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
             );
+            send(
+                address,
+                &format!("GET /nowhere-{index} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            );
+            send(
+                address,
+                &format!(
+                    "GET /function/nobody-{index}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                ),
+            );
         }
     })
     .await
     .expect("requests");
     let after = metrics().await;
     assert!(!after.contains("M0001"), "a made-up method became a label");
+    assert!(
+        !after.contains("nowhere-1"),
+        "a made-up path became a label"
+    );
+    assert!(
+        !after.contains("nobody-1"),
+        "a function that does not exist became a label"
+    );
     // The counters' digits may grow; the number of series may not.
     let series = |text: &str| text.lines().filter(|line| !line.starts_with('#')).count();
     assert_eq!(series(&after), series(&before), "{after}");
