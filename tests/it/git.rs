@@ -434,25 +434,14 @@ async fn a_push_overtaken_while_it_waited_is_refused_before_anything_runs() {
 
     // The push reads the refs (dev at `first`), then waits for the repository's lock while
     // another push moves dev.
-    let seen = app.ref_advertisements().await;
-    let held = app.state.push_locks.lock("raced").await;
-    let (dir, push_url) = (work.path.clone(), url.clone());
-    let waiting =
-        std::thread::spawn(move || git(&dir, &["push", "--force", &push_url, "main:dev"]));
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while app.ref_advertisements().await == seen {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the push never read the refs"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    git_ok(
-        &app.repos_dir().join("raced.git"),
-        &["update-ref", "refs/heads/dev", &theirs, &first],
-    );
-    drop(held);
-    let push = waiting.join().expect("push thread");
+    let push = app
+        .push_overtaken(
+            &work.path,
+            &["push", "--force", &url, "main:dev"],
+            "raced",
+            ["refs/heads/dev", &theirs, &first],
+        )
+        .await;
     assert!(!push.ok, "{}", push.stdout);
     assert!(
         push.stderr.contains(&format!(

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::deploy_support::python_function;
-use crate::gitutil::{WorkTree, git, git_ok, ls_remote, ref_id};
+use crate::gitutil::{WorkTree, ls_remote, ref_id};
 use crate::support::{ADMIN_PASSWORD, TestApp, spawn_fake_app};
 
 /// `GET path` through the router; (status, body).
@@ -350,22 +350,14 @@ async fn a_deploy_push_overtaken_while_it_waited_is_refused_before_anything_is_b
     // under it.
     python_function(&work, "two", "");
     work.commit("v2");
-    let seen = app.ref_advertisements().await;
-    let held = app.state.push_locks.lock("overtaken").await;
-    let (dir, push_url) = (work.path.clone(), url.clone());
-    let waiting = std::thread::spawn(move || git(&dir, &["push", &push_url, "main"]));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while app.ref_advertisements().await == seen {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the push never read the refs"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let repo = app.repos_dir().join("overtaken.git");
-    git_ok(&repo, &["update-ref", "refs/heads/main", &theirs, &v1]);
-    drop(held);
-    let push = waiting.join().expect("push thread");
+    let push = app
+        .push_overtaken(
+            &work.path,
+            &["push", &url, "main"],
+            "overtaken",
+            ["refs/heads/main", &theirs, &v1],
+        )
+        .await;
     assert!(!push.ok, "{}", push.stderr);
     assert!(
         push.stderr.contains(&format!(

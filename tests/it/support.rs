@@ -254,6 +254,41 @@ impl TestApp {
             .sum()
     }
 
+    /// Runs `git push ARGS` from `dir` so that it is overtaken: once the push has read the refs
+    /// it waits for `function`'s lock, while `git update-ref REF NEW OLD` moves the ref in the
+    /// server's repository under it; returns how the push ended.
+    pub async fn push_overtaken(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        function: &str,
+        update_ref: [&str; 3],
+    ) -> crate::gitutil::GitRun {
+        let seen = self.ref_advertisements().await;
+        let held = self.state.push_locks.lock(function).await;
+        let (dir, args) = (
+            dir.to_owned(),
+            args.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>(),
+        );
+        let waiting = std::thread::spawn(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            crate::gitutil::git(&dir, &args)
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.ref_advertisements().await == seen {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the push never read the refs"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let repo = self.repos_dir().join(format!("{function}.git"));
+        let [name, new, old] = update_ref;
+        crate::gitutil::git_ok(&repo, &["update-ref", name, new, old]);
+        drop(held);
+        waiting.join().expect("the push thread")
+    }
+
     /// The `lmnop` command on this server's data directory and database.
     pub fn lmnop(&self) -> Command {
         lmnop_with(self.state.config.data_dir.path(), &self._db)
