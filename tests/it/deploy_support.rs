@@ -160,8 +160,9 @@ impl Drop for Leftovers {
     fn drop(&mut self) {
         let name = &self.0;
         // Containers carry the function's label; images are named PREFIX/NAME:COMMIT. Images
-        // go by name, never by id: two functions may build the same image, and removing it by
-        // id (-f) would take it from under another test's build.
+        // go by name, never by id, and keep their untagged parents: two functions may build
+        // the same image or share the build's intermediate images, and removing those would
+        // take them from under another test's build ("unknown parent image ID").
         let containers = [format!("label=lmnop.function={name}")];
         let images = [
             format!("reference=*/{name}"),
@@ -193,7 +194,7 @@ impl Drop for Leftovers {
             ),
             (
                 list(&["images", "--format", "{{.Repository}}:{{.Tag}}"], &images),
-                &["rmi"][..],
+                &["rmi", "--no-prune"][..],
             ),
         ] {
             if !found.is_empty() {
