@@ -6,8 +6,6 @@ mod access;
 mod function_yml;
 mod requests;
 
-use std::io::{Read, Write};
-use std::time::Duration;
 
 use crate::gitutil::{GitRun, WorkTree, git, git_ok, ls_remote, ref_id};
 use crate::support::{ADMIN_PASSWORD, TestApp, spawn_app};
@@ -32,10 +30,6 @@ fn raw_status(
     headers: &[(&str, &str)],
 ) -> u16 {
     use base64::Engine;
-    let mut stream = std::net::TcpStream::connect(app.address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN_PASSWORD}"));
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Basic {auth}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -45,15 +39,11 @@ fn raw_status(
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).expect("send");
-    stream.write_all(body).expect("send body");
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let text = String::from_utf8_lossy(&response);
-    text.split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no HTTP status in {text:?}"))
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    let (status, answer) = crate::support::raw_http(app.address, &bytes);
+    assert_ne!(status, 0, "no HTTP status in {answer:?}");
+    status
 }
 
 /// A server with the repository `repo` whose `dev` branch holds one commit (README.md and

@@ -1,20 +1,10 @@
 //! `/metrics` stays bounded whatever clients send: labels come from known sets.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
-
 use crate::support::spawn_app;
 
 /// Sends one raw request and reads the answer to its end.
 fn send(address: std::net::SocketAddr, request: &str) {
-    let mut stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream.write_all(request.as_bytes()).expect("write");
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
+    crate::support::raw_http(address, request.as_bytes());
 }
 
 #[tokio::test(flavor = "multi_thread")]

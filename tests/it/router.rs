@@ -50,23 +50,7 @@ async fn echo(who: &'static str) -> SocketAddr {
 
 /// Sends `request` as bytes and returns (status, body).
 fn raw(app: &TestApp, request: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(app.address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream.write_all(request.as_bytes()).expect("write");
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, body)| body.to_owned());
-    (status, body)
+    crate::support::raw_http(app.address, request.as_bytes())
 }
 
 fn get(app: &TestApp, path: &str, host: &str) -> (u16, String) {
