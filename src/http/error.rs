@@ -8,17 +8,52 @@ use axum::response::{IntoResponse, Response};
 /// path, a JSON value), and a client that sends a megabyte must not get it back.
 pub const MAX_MESSAGE_CHARS: usize = 400;
 
-/// `message`, cut to [`MAX_MESSAGE_CHARS`] with a note of how much was left out.
+/// Room kept in a cut message for the note saying so.
+const NOTE_CHARS: usize = 48;
+
+/// `message`, at most [`MAX_MESSAGE_CHARS`] long, the note of how much was left out included,
+/// so capping a capped message changes nothing.
 pub fn capped(message: &str) -> std::borrow::Cow<'_, str> {
-    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
-        None => message.into(),
-        Some((end, _)) => format!(
-            "{}… ({} more bytes not shown)",
-            &message[..end],
-            message.len() - end
-        )
-        .into(),
+    if message.chars().count() <= MAX_MESSAGE_CHARS {
+        return message.into();
     }
+    let end = message
+        .char_indices()
+        .nth(MAX_MESSAGE_CHARS - NOTE_CHARS)
+        .map_or(message.len(), |(end, _)| end);
+    format!(
+        "{}… ({} more bytes not shown)",
+        &message[..end],
+        message.len() - end
+    )
+    .into()
+}
+
+/// The most of an error body read to re-dress it; error messages are a line or two.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// A plain-text error response taken apart for another format (the API's JSON, the pages'
+/// HTML): its head and its message, capped. Any other response is handed back unchanged.
+pub async fn plain_text_error(
+    response: axum::response::Response,
+) -> Result<(axum::http::response::Parts, String), axum::response::Response> {
+    let status = response.status();
+    let is_text = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !is_text {
+        return Err(response);
+    }
+    let (mut parts, body) = response.into_parts();
+    let message = match axum::body::to_bytes(body, MAX_ERROR_BYTES).await {
+        Ok(bytes) => capped(String::from_utf8_lossy(&bytes).trim()).into_owned(),
+        Err(_) => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    // The new body has another length.
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Ok((parts, message))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +146,8 @@ mod tests {
         assert_eq!(capped("short"), "short");
         let long = format!("no function named {}", "é".repeat(5000));
         let shown = capped(&long);
-        assert!(shown.chars().count() < MAX_MESSAGE_CHARS + 40, "{shown}");
+        assert!(shown.chars().count() <= MAX_MESSAGE_CHARS, "{shown}");
+        assert_eq!(capped(&shown), shown, "capping twice changes nothing");
         assert!(shown.starts_with("no function named éé"), "{shown}");
         assert!(shown.ends_with("more bytes not shown)"), "{shown}");
     }

@@ -3,12 +3,9 @@
 //! message escaped and the status and headers kept.
 
 use askama::Template;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-
-/// The most of an error body read to wrap it; error messages are a line or two.
-const MAX_ERROR_BYTES: usize = 64 * 1024;
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -21,22 +18,12 @@ struct ErrorPage<'a> {
 
 /// Turns a plain-text error response into the error page; other responses pass unchanged.
 pub async fn html_errors(response: Response) -> Response {
-    let status = response.status();
-    let is_text = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("text/plain"));
-    if !(status.is_client_error() || status.is_server_error()) || !is_text {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let reason = status.canonical_reason().unwrap_or("error");
-    let message = match to_bytes(body, MAX_ERROR_BYTES).await {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
-        Err(_) => reason.to_owned(),
+    let (mut parts, message) = match crate::http::error::plain_text_error(response).await {
+        Ok(error) => error,
+        Err(other) => return other,
     };
-    let message = crate::http::error::capped(&message);
+    let status = parts.status;
+    let reason = status.canonical_reason().unwrap_or("error");
     let page = ErrorPage {
         version: env!("CARGO_PKG_VERSION"),
         status: status.as_u16(),
@@ -55,6 +42,5 @@ pub async fn html_errors(response: Response) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(html))
 }

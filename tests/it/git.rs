@@ -6,7 +6,6 @@ mod access;
 mod function_yml;
 mod requests;
 
-
 use crate::gitutil::{GitRun, WorkTree, git, git_ok, ls_remote, ref_id};
 use crate::support::{ADMIN_PASSWORD, TestApp, spawn_app};
 
