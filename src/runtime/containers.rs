@@ -32,6 +32,11 @@ pub const SECRETS_MOUNT: &str = "/var/openfaas/secrets";
 /// Lines kept of the output of a container that stopped as it started.
 const EXIT_TAIL_LINES: usize = 20;
 
+/// The installation id as container and network names carry it.
+pub fn short_instance(instance: &str) -> &str {
+    &instance[..8.min(instance.len())]
+}
+
 /// Seconds a container gets to finish its requests when it is stopped.
 const STOP_GRACE_SECONDS: i32 = 10;
 
@@ -194,7 +199,7 @@ async fn start_one(
 ) -> Result<Instance, RuntimeError> {
     let name = format!(
         "lmnop-{}-{}-v{}-{index}",
-        &deployment.instance[..8.min(deployment.instance.len())],
+        short_instance(&deployment.instance),
         deployment.function,
         deployment.release
     );

@@ -29,7 +29,10 @@ pub struct FunctionNetworks {
 impl FunctionNetworks {
     /// The network of `function`'s containers.
     pub fn name(instance: &str, function: &str) -> String {
-        format!("lmnop-{}-{function}", &instance[..8.min(instance.len())])
+        format!(
+            "lmnop-{}-{function}",
+            super::containers::short_instance(instance)
+        )
     }
 
     /// Creates the function's network unless it exists: the first free subnet of the pool, the

@@ -345,19 +345,25 @@ fn pypi_function(work: &WorkTree) {
     );
 }
 
+/// Pushes a new function that installs from PyPI; (its name, the push, its cleanup).
+fn push_pypi_function(app: &TestApp) -> (String, crate::gitutil::GitRun, Leftovers) {
+    let name = unique("pypi");
+    let leftovers = Leftovers(name.clone());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    pypi_function(&work);
+    work.commit("needs six");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    (name, push, leftovers)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn without_the_extra_ca_certificates_a_build_that_needs_pypi_fails_clearly() {
     let Some(app) = deploy_app().await else {
         return;
     };
     // Without the bundle this machine's HTTPS needs, pip cannot verify PyPI.
-    let name = unique("pypi");
-    let _leftovers = Leftovers(name.clone());
-    let tmp = tempfile::tempdir().expect("tmp");
-    let work = WorkTree::new(tmp.path(), "work");
-    pypi_function(&work);
-    work.commit("needs six");
-    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    let (_, push, _leftovers) = push_pypi_function(&app);
     assert!(!push.ok, "{}", push.stderr);
     assert!(
         push.stderr.contains("build failed") && push.stderr.to_lowercase().contains("ssl"),
@@ -391,13 +397,7 @@ async fn builds_reach_pypi_through_the_extra_ca_certificates() {
         );
     })
     .await;
-    let name = unique("pypi");
-    let _leftovers = Leftovers(name.clone());
-    let tmp = tempfile::tempdir().expect("tmp");
-    let work = WorkTree::new(tmp.path(), "work");
-    pypi_function(&work);
-    work.commit("needs six");
-    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    let (name, push, _leftovers) = push_pypi_function(&app);
     assert!(push.ok, "{}", push.stderr);
     assert!(
         push.stderr.contains("imported six 1.16.0"),
