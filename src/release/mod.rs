@@ -13,7 +13,7 @@ mod validate;
 
 pub use crate::git::output::{Output, Step, format_duration};
 pub use crate::git::receive::{Push, Quarantine, RefUpdate, Verdict, short_id};
-pub use error::{ReleaseError, Step as ReleaseStep};
+pub use error::ReleaseError;
 pub use manage::ChangeError;
 
 use std::sync::Arc;
