@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 pub use host::route_by_host;
 pub use proxy::{Upstream, invoke_by_host, invoke_function, routes, upstream_client};
-pub use table::{Backend, RouteTable};
+pub use table::{Backend, Lease, Retired, RouteTable};
 pub use urls::FunctionUrls;
 
 /// What the router uses; the composition root hands it over (`FromRef`).

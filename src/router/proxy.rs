@@ -91,9 +91,10 @@ async fn forward(state: &RouterState, name: &str, path: &str, request: Request) 
     let Ok(name) = FunctionName::parse(name) else {
         return not_found(name);
     };
-    let Some(backend) = state.routes.pick(name.as_str()) else {
+    let Some((lease, timeout)) = state.routes.pick(name.as_str()) else {
         return not_found(name.as_str());
     };
+    let backend = lease.backend();
     state.metrics.count_invocation(name.as_str());
     let query = request
         .uri()
@@ -109,6 +110,9 @@ async fn forward(state: &RouterState, name: &str, path: &str, request: Request) 
     let client_version = parts.version;
     let mut headers = strip_hop_by_hop(&parts.headers);
     super::credentials::strip_from_request(&mut headers);
+    // hyper has already told the client to go on (`100 Continue`); passed on, the header would
+    // make the function's side wait for an answer it never sends.
+    headers.remove(header::EXPECT);
     if let Some(host) = parts.headers.get(header::HOST) {
         headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
     }
@@ -156,16 +160,23 @@ async fn forward(state: &RouterState, name: &str, path: &str, request: Request) 
                 .into_response();
         }
     }
-    match state.upstream.request(upstream).await {
-        Ok(answer) => {
+    match tokio::time::timeout(timeout, state.upstream.request(upstream)).await {
+        Ok(Ok(answer)) => {
             let (mut parts, body) = answer.into_parts();
             // The answer goes back in the client's HTTP version, whatever the function spoke.
             parts.version = client_version;
             parts.headers = strip_hop_by_hop(&parts.headers);
             super::credentials::strip_from_response(&mut parts.headers);
-            Response::from_parts(parts, Body::new(body))
+            // Streamed as it comes; the backend counts the request until the body is done.
+            Response::from_parts(
+                parts,
+                Body::new(Leased {
+                    body,
+                    _lease: lease,
+                }),
+            )
         }
-        Err(error) => {
+        Ok(Err(error)) => {
             tracing::warn!(function = %name, %error, "function unreachable");
             (
                 StatusCode::BAD_GATEWAY,
@@ -173,6 +184,47 @@ async fn forward(state: &RouterState, name: &str, path: &str, request: Request) 
             )
                 .into_response()
         }
+        Err(_) => {
+            tracing::warn!(function = %name, ?timeout, "function timed out");
+            (
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "function {name} did not answer within {}s; a function that needs longer \
+                     sets `timeout` in its function.yml (at most 600s)\n",
+                    timeout.as_secs()
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A response body that holds its backend's [`Lease`] until it has been sent or dropped.
+struct Leased<B> {
+    body: B,
+    _lease: super::table::Lease,
+}
+
+impl<B> hyper::body::Body for Leased<B>
+where
+    B: hyper::body::Body + Unpin,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -1,14 +1,18 @@
 //! Where each function's requests go, as the runtime says: swapped whole at once, so a switch
-//! from one release to the next never leaves a moment with no backend.
+//! from one release to the next never leaves a moment with no backend. Each backend counts the
+//! requests it is answering, so what leaves the table can be drained before it is stopped.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 /// One place that serves a function. The docker and fake runtimes give each replica's address;
 /// a gateway (OpenFaaS) would be another variant, reached by URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
     /// A replica the router reaches directly, at `http://ADDRESS/…`.
     Replica(SocketAddr),
@@ -29,49 +33,163 @@ impl From<SocketAddr> for Backend {
     }
 }
 
+/// The requests one backend is answering now.
 #[derive(Debug, Default)]
-struct Backends {
-    backends: Vec<Backend>,
+struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+/// One request being answered by a backend: counted from the moment the backend is picked
+/// until the lease is dropped (the router keeps it until the response body has been sent).
+#[derive(Debug)]
+pub struct Lease {
+    backend: Backend,
+    in_flight: Arc<InFlight>,
+}
+
+impl Lease {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.in_flight.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.in_flight.idle.notify_waiters();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Route {
+    backends: Vec<(Backend, Arc<InFlight>)>,
     next: AtomicUsize,
+    timeout: Duration,
 }
 
 /// The serving backends per function.
 #[derive(Debug, Default)]
 pub struct RouteTable {
-    routes: RwLock<HashMap<String, Arc<Backends>>>,
+    routes: RwLock<HashMap<String, Arc<Route>>>,
+}
+
+/// The backends a change took out of the table, with the requests they are still answering.
+#[derive(Debug, Default)]
+#[must_use = "retired backends are drained before they are stopped"]
+pub struct Retired {
+    backends: Vec<(Backend, Arc<InFlight>)>,
+    /// The longest a request to them may take: their route's timeout.
+    timeout: Duration,
+}
+
+impl Retired {
+    /// The backends taken out.
+    pub fn backends(&self) -> Vec<Backend> {
+        self.backends.iter().map(|(backend, _)| *backend).collect()
+    }
+
+    /// Requests still being answered by the retired backends.
+    pub fn in_flight(&self) -> usize {
+        self.backends
+            .iter()
+            .map(|(_, in_flight)| in_flight.count.load(Ordering::Acquire))
+            .sum()
+    }
+
+    /// Waits until no retired backend answers a request any more, or until their timeout has
+    /// passed (a request still running then has been cut by the router anyway). Returns the
+    /// requests still in flight when it gave up (0 when drained).
+    pub async fn drained(self) -> usize {
+        let limit = self.timeout + Duration::from_secs(1);
+        let wait = async {
+            for (_, in_flight) in &self.backends {
+                loop {
+                    let idle = in_flight.idle.notified();
+                    tokio::pin!(idle);
+                    idle.as_mut().enable();
+                    if in_flight.count.load(Ordering::Acquire) == 0 {
+                        break;
+                    }
+                    idle.await;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(limit, wait).await;
+        self.in_flight()
+    }
 }
 
 impl RouteTable {
-    /// Points `function` at `backends` (none removes it).
-    pub fn set<B: Into<Backend>>(&self, function: &str, backends: impl IntoIterator<Item = B>) {
+    /// Points `function` at `backends` (none removes it), each request allowed `timeout`.
+    /// Backends that stay keep counting their requests; the ones taken out are returned.
+    pub fn set<B: Into<Backend>>(
+        &self,
+        function: &str,
+        backends: impl IntoIterator<Item = B>,
+        timeout: Duration,
+    ) -> Retired {
         let backends: Vec<Backend> = backends.into_iter().map(Into::into).collect();
         let mut routes = self
             .routes
             .write()
             .expect("the route table is never poisoned");
-        if backends.is_empty() {
-            routes.remove(function);
-        } else {
+        let previous = routes.remove(function);
+        let mut kept = Vec::with_capacity(backends.len());
+        let mut retired = Retired {
+            backends: Vec::new(),
+            timeout: previous.as_ref().map_or(timeout, |route| route.timeout),
+        };
+        let mut old = previous
+            .map(|route| route.backends.clone())
+            .unwrap_or_default();
+        for backend in backends {
+            let in_flight = match old.iter().position(|(b, _)| *b == backend) {
+                Some(index) => old.swap_remove(index).1,
+                None => Arc::default(),
+            };
+            kept.push((backend, in_flight));
+        }
+        retired.backends = old;
+        if !kept.is_empty() {
             routes.insert(
                 function.to_owned(),
-                Arc::new(Backends {
-                    backends,
+                Arc::new(Route {
+                    backends: kept,
                     next: AtomicUsize::new(0),
+                    timeout,
                 }),
             );
         }
+        retired
     }
 
-    /// The next backend of `function`, round robin.
-    pub fn pick(&self, function: &str) -> Option<Backend> {
-        let backends = self
+    /// Takes `function` out of the table; its backends are returned to be drained.
+    pub fn clear(&self, function: &str) -> Retired {
+        self.set(function, Vec::<Backend>::new(), Duration::ZERO)
+    }
+
+    /// The next backend of `function`, round robin, counted as answering one more request
+    /// until the lease is dropped; with the function's timeout.
+    pub fn pick(&self, function: &str) -> Option<(Lease, Duration)> {
+        let routes = self
             .routes
             .read()
-            .expect("the route table is never poisoned")
-            .get(function)
-            .cloned()?;
-        let index = backends.next.fetch_add(1, Ordering::Relaxed) % backends.backends.len();
-        backends.backends.get(index).copied()
+            .expect("the route table is never poisoned");
+        let route = routes.get(function)?;
+        let index = route.next.fetch_add(1, Ordering::Relaxed) % route.backends.len();
+        let (backend, in_flight) = route.backends.get(index)?;
+        // Counted while the table is read-locked: a switch (write lock) that retires this
+        // backend sees the request.
+        in_flight.count.fetch_add(1, Ordering::AcqRel);
+        Some((
+            Lease {
+                backend: *backend,
+                in_flight: in_flight.clone(),
+            },
+            route.timeout,
+        ))
     }
 
     /// What serves `function` now.
@@ -80,7 +198,7 @@ impl RouteTable {
             .read()
             .expect("the route table is never poisoned")
             .get(function)
-            .map(|b| b.backends.clone())
+            .map(|route| route.backends.iter().map(|(b, _)| *b).collect())
             .unwrap_or_default()
     }
 }
@@ -89,20 +207,63 @@ impl RouteTable {
 mod tests {
     use super::*;
 
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().expect("addr")
+    }
+
     #[test]
     fn round_robin_and_swap() {
         let table = RouteTable::default();
-        let a: SocketAddr = "10.0.0.1:8080".parse().expect("addr");
-        let b: SocketAddr = "10.0.0.2:8080".parse().expect("addr");
-        assert_eq!(table.pick("f"), None);
-        table.set("f", vec![a, b]);
-        let picks: Vec<_> = (0..4).filter_map(|_| table.pick("f")).collect();
+        let (a, b) = (addr("10.0.0.1:8080"), addr("10.0.0.2:8080"));
+        assert!(table.pick("f").is_none());
+        let _ = table.set("f", vec![a, b], DEFAULT_TIMEOUT);
+        let picks: Vec<_> = (0..4)
+            .filter_map(|_| table.pick("f").map(|(lease, _)| lease.backend()))
+            .collect();
         let (a, b) = (Backend::from(a), Backend::from(b));
         assert_eq!(picks, [a, b, a, b]);
-        table.set("f", vec![b]);
-        assert_eq!(table.pick("f"), Some(b));
+        let retired = table.set("f", vec![b], Duration::from_secs(7));
+        assert_eq!(retired.backends(), [a]);
+        let (lease, timeout) = table.pick("f").expect("b");
+        assert_eq!((lease.backend(), timeout), (b, Duration::from_secs(7)));
         assert_eq!(b.url("/x?y"), "http://10.0.0.2:8080/x?y");
-        table.set("f", Vec::<Backend>::new());
-        assert_eq!(table.pick("f"), None);
+        assert_eq!(table.clear("f").backends(), [b]);
+        assert!(table.pick("f").is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retired_backends_drain_when_their_requests_end() {
+        let table = RouteTable::default();
+        let (a, b) = (addr("10.0.0.1:8080"), addr("10.0.0.2:8080"));
+        let _ = table.set("f", vec![a], DEFAULT_TIMEOUT);
+        let (first, _) = table.pick("f").expect("a");
+        let (second, _) = table.pick("f").expect("a");
+        let retired = table.set("f", vec![b], DEFAULT_TIMEOUT);
+        assert_eq!(retired.in_flight(), 2);
+        let drain = tokio::spawn(retired.drained());
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(first);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!drain.is_finished(), "one request is still in flight");
+        drop(second);
+        assert_eq!(drain.await.expect("drain"), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_backend_that_stays_keeps_its_count_and_a_stuck_one_is_given_up_on() {
+        let table = RouteTable::default();
+        let (a, b) = (addr("10.0.0.1:8080"), addr("10.0.0.2:8080"));
+        let _ = table.set("f", vec![a], Duration::from_secs(10));
+        let (stuck, _) = table.pick("f").expect("a");
+        let none = table.set("f", vec![a, b], Duration::from_secs(10));
+        assert_eq!(none.in_flight(), 0);
+        let retired = table.set("f", vec![b], Duration::from_secs(10));
+        assert_eq!(retired.in_flight(), 1, "the count moved with the backend");
+        let started = tokio::time::Instant::now();
+        assert_eq!(retired.drained().await, 1);
+        assert_eq!(started.elapsed(), Duration::from_secs(11));
+        drop(stuck);
     }
 }

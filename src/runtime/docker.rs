@@ -1,7 +1,9 @@
 //! The docker runtime: each release as labelled containers on the engine, a zero-downtime
-//! switch (new containers healthy before the router moves, old ones stopped after).
+//! switch (new containers healthy before the router moves, old ones stopped once the requests
+//! they were answering are done).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use super::containers::{self, Deployment, Instance, RuntimeError};
 use super::health;
@@ -52,6 +54,9 @@ pub struct DockerRuntime {
     /// This installation's id, on every container it runs.
     instance: String,
     networks: super::network::FunctionNetworks,
+    /// Containers of a replaced release still finishing their requests: left to the task that
+    /// stops them once drained, never removed by a scale or a later switch before that.
+    draining: Arc<Mutex<HashSet<String>>>,
 }
 
 impl DockerRuntime {
@@ -70,7 +75,57 @@ impl DockerRuntime {
             http,
             instance,
             networks,
+            draining: Arc::default(),
         }
+    }
+
+    /// `instances` without the containers a drain is waiting for.
+    pub(super) fn without_draining(&self, instances: Vec<Instance>) -> Vec<Instance> {
+        let draining = self.draining.lock().expect("never poisoned");
+        instances
+            .into_iter()
+            .filter(|instance| !draining.contains(&instance.container_id))
+            .collect()
+    }
+
+    /// Stops `old` once `retired` has answered its requests (in the background).
+    fn stop_when_drained(
+        &self,
+        docker: bollard::Docker,
+        function: &str,
+        retired: crate::router::Retired,
+        old: Vec<Instance>,
+    ) {
+        let ids: Vec<String> = old.iter().map(|i| i.container_id.clone()).collect();
+        self.draining
+            .lock()
+            .expect("never poisoned")
+            .extend(ids.iter().cloned());
+        let draining = self.draining.clone();
+        let function = function.to_owned();
+        tokio::spawn(async move {
+            let in_flight = retired.in_flight();
+            if in_flight > 0 {
+                tracing::info!(
+                    function,
+                    in_flight,
+                    "waiting for the old release's requests"
+                );
+            }
+            let cut = retired.drained().await;
+            if cut > 0 {
+                tracing::warn!(
+                    function,
+                    requests = cut,
+                    "old release stopped with requests past their timeout"
+                );
+            }
+            containers::remove(&docker, &old).await;
+            let mut draining = draining.lock().expect("never poisoned");
+            for id in &ids {
+                draining.remove(id);
+            }
+        });
     }
 
     pub fn networks(&self) -> &super::network::FunctionNetworks {
@@ -136,16 +191,19 @@ impl DockerRuntime {
             });
         }
 
-        // Switch traffic, then let the old containers finish and go.
-        self.routes.set(&deployment.function, addresses);
+        // Switch traffic, then let the old containers finish their requests and go.
+        let retired = self
+            .routes
+            .set(&deployment.function, addresses, deployment.spec.timeout);
         match containers::list_function(&docker, &self.instance, &deployment.function).await {
             Ok(all) => {
-                let old: Vec<Instance> = all
+                let old: Vec<Instance> = self
+                    .without_draining(all)
                     .into_iter()
                     .filter(|i| i.release != deployment.release)
                     .collect();
                 if !old.is_empty() {
-                    tokio::spawn(async move { containers::remove(&docker, &old).await });
+                    self.stop_when_drained(docker, &deployment.function, retired, old);
                 }
             }
             Err(error) => tracing::warn!(
@@ -161,6 +219,7 @@ impl DockerRuntime {
     pub async fn scale(&self, deployment: &Deployment) -> Result<Scaled, ScaleError> {
         let docker = self.client().await.map_err(ScaleError::Engine)?;
         let mine = containers::list_function(&docker, &self.instance, &deployment.function).await?;
+        let mine = self.without_draining(mine);
         let (live, stale) = super::scale::sort_instances(&docker, deployment, mine).await;
         containers::remove(&docker, &stale).await;
         let was_serving = live.len();
@@ -227,8 +286,12 @@ impl DockerRuntime {
 
     /// See [`super::Runtime::remove`].
     pub async fn remove_function(&self, function: &FunctionName) -> Result<(), RuntimeError> {
-        self.routes
-            .set(function.as_str(), Vec::<std::net::SocketAddr>::new());
+        // Out of the router first; what it was answering finishes before the containers stop.
+        let retired = self.routes.clear(function.as_str());
+        let cut = retired.drained().await;
+        if cut > 0 {
+            tracing::warn!(%function, requests = cut, "removed with requests past their timeout");
+        }
         let docker = self.client().await.map_err(RuntimeError::Unreachable)?;
         let mine = containers::list_function(&docker, &self.instance, function.as_str()).await?;
         containers::remove(&docker, &mine).await;

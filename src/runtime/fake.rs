@@ -137,9 +137,10 @@ impl FakeRuntime {
         let replicas = Self::start(deployment, deployment.replicas as usize)
             .await
             .map_err(DeployError::Start)?;
-        self.routes.set(
+        let retired = self.routes.set(
             &deployment.function,
             replicas.iter().map(|replica| replica.address),
+            deployment.spec.timeout,
         );
         let old = self.lock().insert(
             deployment.function.clone(),
@@ -148,7 +149,11 @@ impl FakeRuntime {
                 replicas,
             },
         );
-        drop(old);
+        // The old replicas stop once they have answered what they were sent.
+        tokio::spawn(async move {
+            retired.drained().await;
+            drop(old);
+        });
         Ok(())
     }
 
@@ -178,11 +183,14 @@ impl FakeRuntime {
             live.extend(Self::start(deployment, want - live.len()).await?);
         }
         removed += live.len().saturating_sub(want);
-        live.truncate(want);
-        self.routes.set(
+        let extra = live.split_off(want.min(live.len()));
+        let retired = self.routes.set(
             &deployment.function,
             live.iter().map(|replica| replica.address),
+            deployment.spec.timeout,
         );
+        retired.drained().await;
+        drop(extra);
         let serving = live.len();
         self.lock().insert(
             deployment.function.clone(),
@@ -230,9 +238,8 @@ impl FakeRuntime {
     }
 
     /// See [`super::Runtime::remove`].
-    pub fn remove(&self, function: &FunctionName) {
-        self.routes
-            .set(function.as_str(), Vec::<std::net::SocketAddr>::new());
+    pub async fn remove(&self, function: &FunctionName) {
+        self.routes.clear(function.as_str()).drained().await;
         let gone = self.lock().remove(function.as_str());
         drop(gone);
     }

@@ -74,7 +74,7 @@ impl Runtime {
         match self {
             Self::Docker(docker) => docker.remove_function(function).await,
             Self::Fake(fake) => {
-                fake.remove(function);
+                fake.remove(function).await;
                 Ok(())
             }
         }

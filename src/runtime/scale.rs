@@ -1,6 +1,6 @@
 //! Scaling: how many containers a function runs, and bringing its serving release to that
-//! number. New containers get traffic only once healthy; extra ones leave the route table before
-//! they stop, so no request is sent to a container on its way out.
+//! number. New containers get traffic only once healthy; extra ones leave the route table and
+//! finish the requests they were answering before they stop.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -57,10 +57,19 @@ pub async fn converge(
     let routes = runtime.routes();
     let readiness = deployment.readiness.as_deref();
     let want = deployment.replicas as usize;
+    let timeout = deployment.spec.timeout;
     live.sort_by_key(|instance| instance.replica);
     if live.len() > want {
         let extra = live.split_off(want);
-        routes.set(&deployment.function, addresses(&live));
+        let retired = routes.set(&deployment.function, addresses(&live), timeout);
+        let cut = retired.drained().await;
+        if cut > 0 {
+            tracing::warn!(
+                function = deployment.function,
+                requests = cut,
+                "scaled down with requests past their timeout"
+            );
+        }
         containers::remove(docker, &extra).await;
     } else if live.len() < want {
         let used: HashSet<u32> = live.iter().map(|instance| instance.replica).collect();
@@ -87,13 +96,14 @@ pub async fn converge(
         .await
         {
             containers::remove(docker, &started).await;
-            routes.set(&deployment.function, addresses(&live));
+            let _unchanged = routes.set(&deployment.function, addresses(&live), timeout);
             return Err(ScaleError::Unhealthy(error.to_string()));
         }
         live.extend(started);
     }
     let serving = addresses(&live);
-    routes.set(&deployment.function, serving.clone());
+    // The same backends or more: nothing leaves the table here.
+    let _unchanged = routes.set(&deployment.function, serving.clone(), timeout);
     Ok(serving)
 }
 
@@ -141,6 +151,7 @@ mod tests {
             options: Default::default(),
             scaling: crate::spec::Scaling { min, max },
             health: crate::spec::Health::default(),
+            timeout: crate::spec::DEFAULT_REQUEST_TIMEOUT,
         }
     }
 

@@ -7,7 +7,7 @@ use super::{
 };
 
 /// The keys a `function.yml` may have, in the order the documentation lists them.
-const TOP_KEYS: [&str; 8] = [
+const TOP_KEYS: [&str; 9] = [
     "template",
     "requests",
     "limits",
@@ -16,6 +16,7 @@ const TOP_KEYS: [&str; 8] = [
     "options",
     "scaling",
     "health",
+    "timeout",
 ];
 
 /// The problems found so far.
@@ -162,6 +163,7 @@ pub(super) fn file(entries: &[Entry], catalog: &dyn Catalog, report: &mut Report
         options,
         scaling,
         health,
+        timeout,
     ] = sections;
 
     let (template, declared) = template::check(template, catalog, report);
@@ -174,6 +176,7 @@ pub(super) fn file(entries: &[Entry], catalog: &dyn Catalog, report: &mut Report
         options: settings::options(options, &template, declared.as_deref(), report),
         scaling: runtime::scaling(scaling, report),
         health: runtime::health(health, report),
+        timeout: runtime::request_timeout(timeout, report),
         template,
     }
 }

@@ -49,7 +49,13 @@ pub struct FunctionSpec {
     pub options: BTreeMap<String, String>,
     pub scaling: Scaling,
     pub health: Health,
+    /// How long one request may take: the router answers 504 after it, and templates that
+    /// run the watchdog give it the same limit.
+    pub timeout: Duration,
 }
+
+/// `timeout` when function.yml leaves it out.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// CPU in millicores and memory in MiB, for `requests` or `limits`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

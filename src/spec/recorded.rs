@@ -27,6 +27,9 @@ struct Record {
     options: BTreeMap<String, String>,
     scaling: RecordedScaling,
     health: RecordedHealth,
+    /// `"30s"`; records written before `timeout` existed have none and get the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timeout: Option<String>,
 }
 
 /// `{"cpu": "50m", "memory": "64Mi"}`: the units function.yml uses.
@@ -93,6 +96,7 @@ impl FunctionSpec {
                 path: self.health.path.clone(),
                 timeout: format!("{}s", self.health.timeout.as_secs()),
             },
+            timeout: Some(format!("{}s", self.timeout.as_secs())),
         };
         serde_json::to_string(&record).expect("a record of strings and numbers serializes")
     }
@@ -119,6 +123,10 @@ impl FunctionSpec {
                     "s",
                     "health timeout",
                 )?)),
+            },
+            timeout: match record.timeout {
+                Some(text) => Duration::from_secs(u64::from(number_before(&text, "s", "timeout")?)),
+                None => super::DEFAULT_REQUEST_TIMEOUT,
             },
         })
     }

@@ -1,5 +1,6 @@
-//! How the function runs once built: `scaling` (how many replicas) and `health` (where and how
-//! long to wait for a new release to answer before it may serve).
+//! How the function runs once built: `scaling` (how many replicas), `health` (where and how
+//! long to wait for a new release to answer before it may serve) and `timeout` (how long one
+//! request may take).
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ use super::{Health, Scaling};
 /// Most replicas of one function.
 pub(super) const MAX_REPLICAS: i64 = 20;
 const TIMEOUT_SECONDS: (u64, u64) = (5, 600);
+/// The range of `timeout`, one request's longest answer.
+pub(super) const REQUEST_TIMEOUT_SECONDS: (u64, u64) = (1, 600);
 const MAX_PATH_CHARS: usize = 256;
 
 /// `scaling: {min, max}`: 1 ≤ min ≤ max ≤ 20. Only `max` given: min is 1; only `min`: max = min.
@@ -125,7 +128,23 @@ fn health_path(entry: &Entry, report: &mut Report) -> Option<String> {
 }
 
 fn health_timeout(entry: &Entry, report: &mut Report) -> Option<Duration> {
-    const FIELD: &str = "health.timeout";
+    seconds_within(entry, "health.timeout", TIMEOUT_SECONDS, report)
+}
+
+/// `timeout: 45s`: how long one request may take before the router answers 504 (and the
+/// watchdog in the function's image is told the same); 30 seconds unless given.
+pub(super) fn request_timeout(entry: Option<&Entry>, report: &mut Report) -> Duration {
+    entry
+        .and_then(|entry| seconds_within(entry, "timeout", REQUEST_TIMEOUT_SECONDS, report))
+        .unwrap_or(super::DEFAULT_REQUEST_TIMEOUT)
+}
+
+fn seconds_within(
+    entry: &Entry,
+    field: &'static str,
+    (low, high): (u64, u64),
+    report: &mut Report,
+) -> Option<Duration> {
     let text = match &entry.value.value {
         Value::Scalar(Scalar {
             text,
@@ -138,20 +157,19 @@ fn health_timeout(entry: &Entry, report: &mut Report) -> Option<Duration> {
             || describe(&entry.value),
             |text| format!("`{}`", echo(text)),
         );
-        let message = format!("{FIELD} must be seconds like 60s or minutes like 2m, not {shown}");
-        report.add(FIELD, entry.line, message);
+        let message = format!("{field} must be seconds like 60s or minutes like 2m, not {shown}");
+        report.add(field, entry.line, message);
         return None;
     };
-    let (low, high) = TIMEOUT_SECONDS;
     let shown = echo(text?);
-    let range = format!("{FIELD} must be {low}s to {high}s");
+    let range = format!("{field} must be {low}s to {high}s");
     if seconds < low {
         let message = format!("{shown} is below the smallest allowed, {low}s ({range})");
-        report.add(FIELD, entry.line, message);
+        report.add(field, entry.line, message);
         None
     } else if seconds > high {
         let message = format!("{shown} is above the largest allowed, {high}s ({range})");
-        report.add(FIELD, entry.line, message);
+        report.add(field, entry.line, message);
         None
     } else {
         Some(Duration::from_secs(seconds))

@@ -281,6 +281,7 @@ async fn the_reconciler_brings_back_crashed_replicas_and_removes_what_no_release
             options: Default::default(),
             scaling: lmnop::spec::Scaling { min: 1, max: 1 },
             health: lmnop::spec::Health::default(),
+            timeout: lmnop::spec::DEFAULT_REQUEST_TIMEOUT,
         },
         port: 8080,
         readiness: None,

@@ -106,10 +106,26 @@ async fn http_1_0() -> SocketAddr {
 
 async fn router_app() -> TestApp {
     let app = spawn_app_with(|config| config.apps_domain = Some("apps.test".to_owned())).await;
-    app.state.routes.set("echo", vec![echo("echo").await]);
-    app.state.routes.set("other", vec![echo("other").await]);
-    app.state.routes.set("impostor", vec![impostor().await]);
-    app.state.routes.set("old", vec![http_1_0().await]);
+    let _ = app.state.routes.set(
+        "echo",
+        vec![echo("echo").await],
+        std::time::Duration::from_secs(30),
+    );
+    let _ = app.state.routes.set(
+        "other",
+        vec![echo("other").await],
+        std::time::Duration::from_secs(30),
+    );
+    let _ = app.state.routes.set(
+        "impostor",
+        vec![impostor().await],
+        std::time::Duration::from_secs(30),
+    );
+    let _ = app.state.routes.set(
+        "old",
+        vec![http_1_0().await],
+        std::time::Duration::from_secs(30),
+    );
     app
 }
 
@@ -356,7 +372,11 @@ async fn lmnop_s_own_host_under_the_apps_domain_is_never_a_function_s() {
         config.public_url = Some("http://LMNOP.apps.test:8000".to_owned());
     })
     .await;
-    app.state.routes.set("lmnop", vec![echo("captured").await]);
+    let _ = app.state.routes.set(
+        "lmnop",
+        vec![echo("captured").await],
+        std::time::Duration::from_secs(30),
+    );
     let (status, body) = get(&app, "/healthz", "lmnop.apps.test:8000");
     assert_eq!(
         (status, body.as_str()),

@@ -1,7 +1,7 @@
 //! Files that are well-formed YAML but break the schema: secrets, options, environment,
 //! scaling, health, and several mistakes at once.
 
-use super::{errors_of, expect_error};
+use super::{errors_of, expect_error, parse_ok};
 
 #[test]
 fn secrets_must_exist_and_be_named_well() {
@@ -178,6 +178,33 @@ fn health_path_and_timeout() {
         "health.timeout",
         2,
         &["like 60s", "`1h`"],
+    );
+}
+
+#[test]
+fn the_request_timeout_is_seconds_within_range() {
+    let spec = parse_ok("template: static\ntimeout: 2m\n");
+    assert_eq!(spec.timeout, std::time::Duration::from_secs(120));
+    expect_error(
+        "template: static\ntimeout: 0s\n",
+        "timeout",
+        2,
+        &[
+            "below the smallest allowed, 1s",
+            "timeout must be 1s to 600s",
+        ],
+    );
+    expect_error(
+        "template: static\ntimeout: 601s\n",
+        "timeout",
+        2,
+        &["above the largest allowed, 600s"],
+    );
+    expect_error(
+        "template: static\ntimeout: [30s]\n",
+        "timeout",
+        2,
+        &["must be seconds like 60s"],
     );
 }
 

@@ -22,6 +22,7 @@ scaling: {min: 1, max: 3}
 health:
   path: /healthz
   timeout: 60s
+timeout: 45s         # one request's longest answer
 ";
 
 fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -51,6 +52,7 @@ fn full_example_with_every_key() {
             path: "/healthz".to_owned(),
             timeout: Duration::from_secs(60),
         },
+        timeout: Duration::from_secs(45),
     };
     assert_eq!(parse_ok(FULL), expected);
 }
@@ -68,6 +70,7 @@ fn template_alone_gets_the_defaults() {
     assert_eq!(spec.scaling, Scaling { min: 1, max: 1 });
     assert_eq!(spec.health.path, "/");
     assert_eq!(spec.health.timeout, Duration::from_secs(60));
+    assert_eq!(spec.timeout, Duration::from_secs(30));
 }
 
 #[test]
