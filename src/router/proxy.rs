@@ -190,8 +190,9 @@ async fn forward(state: &RouterState, name: &str, path: &str, request: Request) 
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(
                     "function {name} did not answer within {}s; a function that needs longer \
-                     sets `timeout` in its function.yml (at most 600s)\n",
-                    timeout.as_secs()
+                     sets `timeout` in its function.yml (at most {}s)\n",
+                    timeout.as_secs(),
+                    crate::spec::REQUEST_TIMEOUT_SECONDS.1,
                 ),
             )
                 .into_response()

@@ -79,6 +79,7 @@ pub struct RouteTable {
 #[derive(Debug, Default)]
 #[must_use = "retired backends are drained before they are stopped"]
 pub struct Retired {
+    function: String,
     backends: Vec<(Backend, Arc<InFlight>)>,
     /// The longest a request to them may take: their route's timeout.
     timeout: Duration,
@@ -86,6 +87,7 @@ pub struct Retired {
 
 impl Retired {
     /// The backends taken out.
+    #[cfg(test)]
     pub fn backends(&self) -> Vec<Backend> {
         self.backends.iter().map(|(backend, _)| *backend).collect()
     }
@@ -100,8 +102,16 @@ impl Retired {
 
     /// Waits until no retired backend answers a request any more, or until their timeout has
     /// passed (a request still running then has been cut by the router anyway). Returns the
-    /// requests still in flight when it gave up (0 when drained).
+    /// requests still in flight when it gave up (0 when drained), and logs them.
     pub async fn drained(self) -> usize {
+        let waiting = self.in_flight();
+        if waiting > 0 {
+            tracing::info!(
+                function = self.function,
+                requests = waiting,
+                "draining before stop"
+            );
+        }
         let limit = self.timeout + Duration::from_secs(1);
         let wait = async {
             for (_, in_flight) in &self.backends {
@@ -117,7 +127,15 @@ impl Retired {
             }
         };
         let _ = tokio::time::timeout(limit, wait).await;
-        self.in_flight()
+        let cut = self.in_flight();
+        if cut > 0 {
+            tracing::warn!(
+                function = self.function,
+                requests = cut,
+                "stopping with requests still running past their timeout"
+            );
+        }
+        cut
     }
 }
 
@@ -136,11 +154,8 @@ impl RouteTable {
             .write()
             .expect("the route table is never poisoned");
         let previous = routes.remove(function);
+        let retired_timeout = previous.as_ref().map_or(timeout, |route| route.timeout);
         let mut kept = Vec::with_capacity(backends.len());
-        let mut retired = Retired {
-            backends: Vec::new(),
-            timeout: previous.as_ref().map_or(timeout, |route| route.timeout),
-        };
         let mut old = previous
             .map(|route| route.backends.clone())
             .unwrap_or_default();
@@ -151,7 +166,6 @@ impl RouteTable {
             };
             kept.push((backend, in_flight));
         }
-        retired.backends = old;
         if !kept.is_empty() {
             routes.insert(
                 function.to_owned(),
@@ -162,7 +176,11 @@ impl RouteTable {
                 }),
             );
         }
-        retired
+        Retired {
+            function: function.to_owned(),
+            backends: old,
+            timeout: retired_timeout,
+        }
     }
 
     /// Takes `function` out of the table; its backends are returned to be drained.

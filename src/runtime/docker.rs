@@ -92,7 +92,6 @@ impl DockerRuntime {
     fn stop_when_drained(
         &self,
         docker: bollard::Docker,
-        function: &str,
         retired: crate::router::Retired,
         old: Vec<Instance>,
     ) {
@@ -102,24 +101,8 @@ impl DockerRuntime {
             .expect("never poisoned")
             .extend(ids.iter().cloned());
         let draining = self.draining.clone();
-        let function = function.to_owned();
         tokio::spawn(async move {
-            let in_flight = retired.in_flight();
-            if in_flight > 0 {
-                tracing::info!(
-                    function,
-                    in_flight,
-                    "waiting for the old release's requests"
-                );
-            }
-            let cut = retired.drained().await;
-            if cut > 0 {
-                tracing::warn!(
-                    function,
-                    requests = cut,
-                    "old release stopped with requests past their timeout"
-                );
-            }
+            retired.drained().await;
             containers::remove(&docker, &old).await;
             let mut draining = draining.lock().expect("never poisoned");
             for id in &ids {
@@ -203,7 +186,7 @@ impl DockerRuntime {
                     .filter(|i| i.release != deployment.release)
                     .collect();
                 if !old.is_empty() {
-                    self.stop_when_drained(docker, &deployment.function, retired, old);
+                    self.stop_when_drained(docker, retired, old);
                 }
             }
             Err(error) => tracing::warn!(
@@ -287,11 +270,7 @@ impl DockerRuntime {
     /// See [`super::Runtime::remove`].
     pub async fn remove_function(&self, function: &FunctionName) -> Result<(), RuntimeError> {
         // Out of the router first; what it was answering finishes before the containers stop.
-        let retired = self.routes.clear(function.as_str());
-        let cut = retired.drained().await;
-        if cut > 0 {
-            tracing::warn!(%function, requests = cut, "removed with requests past their timeout");
-        }
+        self.routes.clear(function.as_str()).drained().await;
         let docker = self.client().await.map_err(RuntimeError::Unreachable)?;
         let mine = containers::list_function(&docker, &self.instance, function.as_str()).await?;
         containers::remove(&docker, &mine).await;

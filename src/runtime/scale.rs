@@ -61,15 +61,10 @@ pub async fn converge(
     live.sort_by_key(|instance| instance.replica);
     if live.len() > want {
         let extra = live.split_off(want);
-        let retired = routes.set(&deployment.function, addresses(&live), timeout);
-        let cut = retired.drained().await;
-        if cut > 0 {
-            tracing::warn!(
-                function = deployment.function,
-                requests = cut,
-                "scaled down with requests past their timeout"
-            );
-        }
+        routes
+            .set(&deployment.function, addresses(&live), timeout)
+            .drained()
+            .await;
         containers::remove(docker, &extra).await;
     } else if live.len() < want {
         let used: HashSet<u32> = live.iter().map(|instance| instance.replica).collect();

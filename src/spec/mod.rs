@@ -21,6 +21,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use recorded::RecordedError;
+pub use runtime::REQUEST_TIMEOUT_SECONDS;
 
 use check::Report;
 use tree::Value;

@@ -13,7 +13,7 @@ use super::{Health, Scaling};
 pub(super) const MAX_REPLICAS: i64 = 20;
 const TIMEOUT_SECONDS: (u64, u64) = (5, 600);
 /// The range of `timeout`, one request's longest answer.
-pub(super) const REQUEST_TIMEOUT_SECONDS: (u64, u64) = (1, 600);
+pub const REQUEST_TIMEOUT_SECONDS: (u64, u64) = (1, 600);
 const MAX_PATH_CHARS: usize = 256;
 
 /// `scaling: {min, max}`: 1 ≤ min ≤ max ≤ 20. Only `max` given: min is 1; only `min`: max = min.
