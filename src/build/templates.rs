@@ -25,6 +25,10 @@ pub struct Template {
     /// A path that answers 200 once the container's server is up (the watchdog's
     /// `/_/health`), checked before the function's own health path.
     pub readiness_path: Option<String>,
+    /// The image is served by the OpenFaaS of-watchdog (`watchdog: of-watchdog`): lmnop sets its
+    /// timeouts from the function's `timeout` and shortens its stop (see
+    /// [`crate::runtime::watchdog`]).
+    pub watchdog: bool,
 }
 
 /// Why a template could not be loaded.
@@ -154,6 +158,15 @@ fn load_one(dir: &Path) -> Result<Template, TemplateError> {
         dir: dir.to_owned(),
         dockerfile,
         readiness_path: doc["readiness_path"].as_str().map(str::to_owned),
+        watchdog: match &doc["watchdog"] {
+            Yaml::BadValue | Yaml::Null => false,
+            Yaml::String(kind) if kind == "of-watchdog" => true,
+            other => {
+                return Err(invalid(format!(
+                    "watchdog must be `of-watchdog` or left out, not {other:?}"
+                )));
+            }
+        },
     })
 }
 
@@ -181,11 +194,30 @@ mod tests {
         assert!(python.options.contains_key("WATCHDOG_IMAGE"));
         assert_eq!(python.dockerfile, ".lmnop/Dockerfile");
         assert_eq!(python.readiness_path.as_deref(), Some("/_/health"));
+        for name in ["python3.12", "static", "hugo", "react"] {
+            let template = templates.get(name).expect("ships");
+            assert!(template.watchdog, "{name} runs the of-watchdog");
+        }
         let own = templates.get("dockerfile").expect("dockerfile ships");
         assert_eq!(
             (own.dockerfile.as_str(), own.readiness_path.as_deref()),
             ("Dockerfile", None)
         );
+        assert!(!own.watchdog);
+    }
+
+    #[test]
+    fn watchdog_names_the_only_watchdog_lmnop_knows() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let template = dir.path().join("odd");
+        std::fs::create_dir_all(&template).expect("dir");
+        std::fs::write(
+            template.join("template.yml"),
+            "name: odd\nport: 8080\nwatchdog: classic\n",
+        )
+        .expect("write");
+        let error = load_one(&template).expect_err("refused").to_string();
+        assert!(error.contains("watchdog must be `of-watchdog`"), "{error}");
     }
 
     #[test]

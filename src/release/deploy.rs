@@ -265,6 +265,7 @@ async fn run(
         spec: spec.clone(),
         port: template.port,
         readiness: template.readiness_path.clone(),
+        watchdog: template.watchdog,
         replicas,
     };
     state.runtime.deploy(&deployment).await?;

@@ -81,6 +81,8 @@ pub struct Deployment {
     pub port: u16,
     /// The template's readiness path (the watchdog's `/_/health`), probed before `spec.health`.
     pub readiness: Option<String>,
+    /// The image runs the OpenFaaS of-watchdog, whose settings lmnop derives from the spec.
+    pub watchdog: bool,
     /// How many containers run (see [`super::scale::replicas`]).
     pub replicas: u32,
 }
@@ -144,8 +146,12 @@ fn container_config(
     index: u32,
 ) -> ContainerCreateBody {
     let spec = &deployment.spec;
-    let env = spec
-        .environment
+    let environment = if deployment.watchdog {
+        super::watchdog::environment(spec)
+    } else {
+        spec.environment.clone()
+    };
+    let env = environment
         .iter()
         .map(|(name, value)| format!("{name}={value}"))
         .collect();

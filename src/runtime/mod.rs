@@ -11,6 +11,7 @@ pub mod fake;
 pub mod health;
 pub mod network;
 pub mod scale;
+pub mod watchdog;
 
 pub use containers::{Deployment, Instance, RuntimeError};
 pub use docker::{DeployError, DockerRuntime};

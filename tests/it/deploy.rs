@@ -58,6 +58,27 @@ async fn a_python_function_deploys_and_switches_without_a_failed_request() {
         get(&app, "/anything", Some(&format!("{name}.apps.test"))).await,
         (200, "first version\n".to_owned())
     );
+    // Bodies reach the function whole, by path and by host, with a length or chunked (the
+    // watchdog passes both on chunked).
+    let client = reqwest::Client::new();
+    let echoed = client
+        .post(app.url(&format!("/function/{name}/echo")))
+        .body("a body with a length")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(echoed.status(), 200);
+    assert_eq!(echoed.text().await.expect("body"), "a body with a length");
+    let chunks = futures_util::stream::iter(["chunked ", "body"].map(Ok::<_, std::io::Error>));
+    let echoed = client
+        .post(app.url("/echo"))
+        .header("Host", format!("{name}.apps.test"))
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(echoed.status(), 200);
+    assert_eq!(echoed.text().await.expect("body"), "chunked body");
 
     // A client polls throughout the second deploy: every answer is a 200 from v1 or v2.
     let stop = Arc::new(AtomicBool::new(false));
@@ -85,10 +106,37 @@ async fn a_python_function_deploys_and_switches_without_a_failed_request() {
             }
         })
     };
+    // Past the default `timeout` (30 s) a request is cut with a 504 that names the setting.
+    let too_slow = {
+        let endpoint = app.url(&format!("/function/{name}/slow?seconds=40"));
+        tokio::spawn(async move {
+            let response = reqwest::get(endpoint).await.expect("answers");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        })
+    };
+    // A long request is in flight on v1 when the switch comes: v1 finishes it before it stops
+    // (the watchdog would pass SIGTERM to the function at once and drop it).
+    let slow = {
+        let endpoint = app.url(&format!("/function/{name}/slow?seconds=20"));
+        tokio::spawn(async move {
+            let response = reqwest::get(endpoint).await.expect("answers");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        })
+    };
     python_function(&work, "second version", "");
     work.commit("v2");
     let push = work.git(&["push", &url, "main"]);
     assert!(push.ok, "{}", push.stderr);
+    assert!(
+        !slow.is_finished(),
+        "the long request should still be running after the switch (the build took over 20 s?)"
+    );
     // The old containers are stopped gracefully in the background; keep polling through that.
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.store(true, Ordering::Relaxed);
@@ -100,8 +148,20 @@ async fn a_python_function_deploys_and_switches_without_a_failed_request() {
     );
     assert!(answers.load(Ordering::Relaxed) > 10);
     assert_eq!(
+        slow.await.expect("request"),
+        (200, "first version\n".to_owned()),
+        "the request in flight across the switch answers in full"
+    );
+    assert_eq!(
         get(&app, &format!("/function/{name}"), None).await,
         (200, "second version\n".to_owned())
+    );
+
+    let (status, body) = too_slow.await.expect("request");
+    assert_eq!(status, 504, "{body}");
+    assert!(
+        body.contains("within 30s") && body.contains("`timeout`"),
+        "{body}"
     );
 
     // Going back to the first tree reuses its image.

@@ -4,15 +4,25 @@
 use crate::gitutil::WorkTree;
 use crate::support::{Part, TestApp, docker_available, need, spawn_app_with};
 
-/// Builds the watchdog stand-in image once per test run.
+/// Builds the watchdog image once per test run: the stand-in, or the binary named by
+/// `LMNOP_TEST_WATCHDOG_BINARY` (a real of-watchdog built from source, to check the stand-in by
+/// hand against it).
 pub fn watchdog_image() -> &'static str {
-    static IMAGE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    const TAG: &str = "lmnop-test/of-watchdog:standin";
+    static IMAGE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
     IMAGE.get_or_init(|| {
-        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_lmnop"))
-            .parent()
-            .expect("target dir")
-            .join("examples/watchdog-standin");
+        let (binary, tag) = match std::env::var_os("LMNOP_TEST_WATCHDOG_BINARY") {
+            Some(binary) => (
+                std::path::PathBuf::from(binary),
+                "lmnop-test/of-watchdog:given",
+            ),
+            None => (
+                std::path::Path::new(env!("CARGO_BIN_EXE_lmnop"))
+                    .parent()
+                    .expect("target dir")
+                    .join("examples/watchdog-standin"),
+                "lmnop-test/of-watchdog:standin",
+            ),
+        };
         assert!(
             binary.is_file(),
             "the watchdog stand-in is missing: run `cargo build --example watchdog-standin` \
@@ -29,7 +39,7 @@ pub fn watchdog_image() -> &'static str {
         )
         .expect("write");
         let status = std::process::Command::new("docker")
-            .args(["build", "-q", "-t", TAG])
+            .args(["build", "-q", "-t", tag])
             .arg(dir.path())
             .stdout(std::process::Stdio::null())
             .status()
@@ -38,8 +48,8 @@ pub fn watchdog_image() -> &'static str {
             status.success(),
             "the watchdog stand-in image builds (needs {base})"
         );
-    });
-    TAG
+        tag
+    })
 }
 
 pub fn python_image() -> String {

@@ -251,3 +251,65 @@ async fn a_function_with_options_is_reconciled_and_scaled() {
     remove_containers(&name).await;
     app.stop().await;
 }
+
+/// Behind the watchdog, a request may run as long as the function's `timeout`, past the
+/// watchdog's own 30 s default (lmnop sets its timeouts), and scaling down waits for the
+/// requests the container that goes is answering before it stops it.
+#[tokio::test(flavor = "multi_thread")]
+async fn long_requests_run_to_the_function_s_timeout_and_survive_a_scale_down() {
+    let Some(app) = deploy_app().await else {
+        return;
+    };
+    let name = unique("long");
+    let _leftovers = Leftovers(name.clone());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(
+        &work,
+        "patient",
+        "timeout: 45s\nscaling: {min: 1, max: 2}\n",
+    );
+    work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    let scale = format!("/api/v1/functions/{name}/scale");
+    let two = Some(serde_json::json!({"replicas": 2}));
+    let (status, body) = call(&app, reqwest::Method::PUT, &scale, ADMIN, two).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(running(&name), 2);
+
+    // Round robin: one long request on each container.
+    let slow = app.url(&format!("/function/{name}/slow?seconds=40"));
+    let requests: Vec<_> = (0..2)
+        .map(|_| {
+            let slow = slow.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(60))
+                    .build()
+                    .expect("client");
+                match client.get(&slow).send().await {
+                    Ok(response) => (
+                        response.status().as_u16(),
+                        response.text().await.unwrap_or_default(),
+                    ),
+                    Err(error) => (0, error.to_string()),
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let one = Some(serde_json::json!({"replicas": 1}));
+    let (status, body) = call(&app, reqwest::Method::PUT, &scale, ADMIN, one).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(running(&name), 1);
+    for request in requests {
+        assert_eq!(
+            request.await.expect("request"),
+            (200, "patient\n".to_owned()),
+            "a 40 s request answers in full"
+        );
+    }
+    remove_containers(&name).await;
+    app.stop().await;
+}

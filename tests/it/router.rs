@@ -28,7 +28,8 @@ async fn echo(who: &'static str) -> SocketAddr {
         };
         let head = format!(
             "{who} {} {}\nx-forwarded-host: {}\nx-forwarded-for: {}\nproxy-authorization: {}\n\
-             x-secret-hop: {}\nauthorization: {}\ncookie: {}\ntransfer-encoding: {}\n",
+             x-secret-hop: {}\nauthorization: {}\ncookie: {}\ntransfer-encoding: {}\n\
+             expect: {}\n",
             parts.method,
             parts.uri.path_and_query().map_or("/", |p| p.as_str()),
             header("x-forwarded-host"),
@@ -38,11 +39,26 @@ async fn echo(who: &'static str) -> SocketAddr {
             header("authorization"),
             header("cookie"),
             header("transfer-encoding"),
+            header("expect"),
         );
         let body = axum::body::to_bytes(body, 1 << 20)
             .await
             .unwrap_or_default();
         format!("{head}body: {}\n", String::from_utf8_lossy(&body))
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+/// An upstream that answers `answer` after `delay`.
+async fn slow(delay: Duration, answer: &'static str) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let app = axum::Router::new().fallback(move || async move {
+        tokio::time::sleep(delay).await;
+        answer
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     address
@@ -241,7 +257,7 @@ async fn bodies_go_through_whole_and_a_request_without_one_sends_none() {
     let (status, body) = get(&app, "/function/echo/", "lmnop.test");
     assert_eq!(status, 200, "{body}");
     assert!(
-        body.contains("transfer-encoding: -\nbody: \n"),
+        body.contains("transfer-encoding: -\nexpect: -\nbody: \n"),
         "no body, not an empty chunked one: {body}"
     );
     let (status, body) = raw(
@@ -383,5 +399,110 @@ async fn lmnop_s_own_host_under_the_apps_domain_is_never_a_function_s() {
         (200, "ok\n"),
         "lmnop answers itself"
     );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_past_the_function_s_timeout_is_a_504_naming_the_setting() {
+    let app = router_app().await;
+    let _ = app.state.routes.set(
+        "sleepy",
+        vec![slow(Duration::from_secs(5), "late").await],
+        Duration::from_secs(1),
+    );
+    let started = std::time::Instant::now();
+    let (status, body) = get(&app, "/function/sleepy/", "lmnop.test");
+    assert_eq!(status, 504, "{body}");
+    assert!(
+        body.contains("did not answer within 1s") && body.contains("`timeout` in its function.yml"),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "cut at the timeout"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expect_100_continue_is_answered_by_the_router_and_not_passed_on() {
+    // The of-watchdog would hold such a body back 1.5 s waiting for a 100 Continue the
+    // function never sends.
+    let app = router_app().await;
+    let (_, answer) = raw(
+        &app,
+        "POST /function/echo/in HTTP/1.1\r\nHost: lmnop.test\r\nContent-Length: 5\r\n\
+         Expect: 100-continue\r\nConnection: close\r\n\r\nhello",
+    );
+    assert!(
+        answer.contains("echo POST /in\n") && answer.contains("body: hello\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("expect: -\n"), "not forwarded: {answer}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_switch_waits_for_the_requests_the_old_backend_is_answering() {
+    let app = router_app().await;
+    let _ = app.state.routes.set(
+        "drain",
+        vec![slow(Duration::from_secs(2), "old").await],
+        Duration::from_secs(30),
+    );
+    let url = app.url("/function/drain/");
+    let in_flight = tokio::spawn(async move {
+        let response = reqwest::get(url).await.expect("answers");
+        (
+            response.status().as_u16(),
+            response.text().await.expect("body"),
+        )
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let retired = app.state.routes.set(
+        "drain",
+        vec![slow(Duration::ZERO, "new").await],
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        retired.in_flight(),
+        1,
+        "the old backend is answering one request"
+    );
+    // New requests go to the new backend at once.
+    assert_eq!(
+        get(&app, "/function/drain/", "lmnop.test"),
+        (200, "new".to_owned())
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(retired.drained().await, 0, "nothing was cut");
+    assert!(
+        started.elapsed() > Duration::from_millis(1000),
+        "drained() waited for the request"
+    );
+    assert_eq!(in_flight.await.expect("request"), (200, "old".to_owned()));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drain_gives_up_once_the_function_s_timeout_has_passed() {
+    let app = router_app().await;
+    let _ = app.state.routes.set(
+        "stuck",
+        vec![slow(Duration::from_secs(30), "never").await],
+        Duration::from_secs(1),
+    );
+    let url = app.url("/function/stuck/");
+    let in_flight = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let retired = app.state.routes.clear("stuck");
+    let started = std::time::Instant::now();
+    retired.drained().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by the timeout"
+    );
+    let status = in_flight.await.expect("request").expect("answered");
+    assert_eq!(status.as_u16(), 504);
     app.stop().await;
 }

@@ -152,6 +152,8 @@ async fn a_static_site_serves_its_public_directory_and_needs_an_index() {
     copy_example(&work, "static-site");
     // A file unique to this run, so the build is a real one.
     work.write("public/build-id.txt", &name);
+    // A directory without an index.html.
+    work.write("public/files/notes.txt", "notes\n");
     work.commit("the example");
     let push = work.git(&["push", &url, "main"]);
     assert!(push.ok, "{}", push.stderr);
@@ -169,6 +171,37 @@ async fn a_static_site_serves_its_public_directory_and_needs_an_index() {
     let (status, _) = get(&app, &format!("/function/{name}/missing.html"), None).await;
     assert_eq!(status, 404);
     assert_eq!(container_user(&name), "app", "not root");
+    // The watchdog's file server: a directory without its slash is redirected (relative, so it
+    // works under /function/NAME/ too), one without an index.html is not listed.
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let about = plain
+        .get(app.url(&format!("/function/{name}/about")))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(about.status(), 301);
+    assert_eq!(about.headers()["location"], "about/");
+    let (status, body) = get(&app, &format!("/function/{name}/files/"), None).await;
+    assert_eq!(status, 403, "not listed: {body}");
+    assert!(!body.contains("notes.txt"), "{body}");
+    assert_serves(&app, &name, "files/notes.txt", "notes").await;
+
+    // Told to stop, the watchdog exits by itself within a second or so rather than being
+    // killed at the end of the engine's grace period (exit 137).
+    let container = containers(&name).remove(0);
+    let stop = std::process::Command::new("docker")
+        .args(["stop", "--time", "10", &container])
+        .output()
+        .expect("docker stop");
+    assert!(stop.status.success(), "{stop:?}");
+    let exit = std::process::Command::new("docker")
+        .args(["inspect", "--format", "{{.State.ExitCode}}", &container])
+        .output()
+        .expect("docker inspect");
+    assert_eq!(String::from_utf8_lossy(&exit.stdout).trim(), "0");
 
     app.stop().await;
 }
