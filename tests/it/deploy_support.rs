@@ -117,6 +117,21 @@ pub async fn get(app: &TestApp, path: &str, host: Option<&str>) -> (u16, String)
     }
 }
 
+/// `GET url` with a minute's patience: (status, body), or (0, the error) when it failed.
+pub async fn fetch(url: String) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("client");
+    match client.get(url).send().await {
+        Ok(response) => (
+            response.status().as_u16(),
+            response.text().await.unwrap_or_default(),
+        ),
+        Err(error) => (0, error.to_string()),
+    }
+}
+
 /// Ids of the function's containers: running ones, or all with `all`.
 pub fn containers_of(name: &str, all: bool) -> Vec<String> {
     let output = std::process::Command::new("docker")

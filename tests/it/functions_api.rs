@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::deploy_support::{
-    Leftovers, containers_of, deploy_app, get, python_function, remove_containers, unique,
+    Leftovers, containers_of, deploy_app, fetch, get, python_function, remove_containers, unique,
 };
 use crate::gitutil::WorkTree;
 use crate::support::{ADMIN_PASSWORD, TestApp};
@@ -280,24 +280,7 @@ async fn long_requests_run_to_the_function_s_timeout_and_survive_a_scale_down() 
 
     // Round robin: one long request on each container.
     let slow = app.url(&format!("/function/{name}/slow?seconds=40"));
-    let requests: Vec<_> = (0..2)
-        .map(|_| {
-            let slow = slow.clone();
-            tokio::spawn(async move {
-                let client = reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(60))
-                    .build()
-                    .expect("client");
-                match client.get(&slow).send().await {
-                    Ok(response) => (
-                        response.status().as_u16(),
-                        response.text().await.unwrap_or_default(),
-                    ),
-                    Err(error) => (0, error.to_string()),
-                }
-            })
-        })
-        .collect();
+    let requests: Vec<_> = (0..2).map(|_| tokio::spawn(fetch(slow.clone()))).collect();
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let one = Some(serde_json::json!({"replicas": 1}));
     let (status, body) = call(&app, reqwest::Method::PUT, &scale, ADMIN, one).await;
