@@ -233,6 +233,7 @@ impl Application {
                 urls,
                 reserved: config.reserved_names(),
             }),
+            pending: Arc::default(),
         };
         let git = crate::git::GitState {
             db: db.clone(),

@@ -13,6 +13,10 @@ use crate::engine::{Engine, EngineError};
 /// step would.
 pub const FAKE_FAILING_FILE: &str = "fake-build-fails";
 
+/// The file whose presence makes the fake builder take as many seconds as it says (at most 60),
+/// so a test can do something to lmnop mid-build.
+pub const FAKE_SLOW_FILE: &str = "fake-build-seconds";
+
 /// What builds images. Closed: every caller handles each one.
 #[derive(Debug)]
 pub enum Builder {
@@ -98,16 +102,26 @@ async fn fake_build(
         input.repository_prefix, input.function, input.commit
     );
     let (repo, quarantine, tree) = (input.repo.clone(), input.quarantine.clone(), input.tree);
-    let fails = tokio::task::spawn_blocking(move || {
+    let (fails, seconds) = tokio::task::spawn_blocking(move || {
         let objects = crate::git::objects::PushedObjects::open(&repo, &quarantine)?;
-        objects
-            .entry(tree, FAKE_FAILING_FILE)
-            .map(|entry| entry.is_some())
+        let fails = objects.entry(tree, FAKE_FAILING_FILE)?.is_some();
+        let seconds = match objects.entry(tree, FAKE_SLOW_FILE)? {
+            Some(entry) => objects
+                .blob(entry.id, 64)?
+                .and_then(|bytes| String::from_utf8_lossy(&bytes).trim().parse::<u64>().ok())
+                .unwrap_or(0),
+            None => 0,
+        };
+        Ok::<_, crate::git::objects::ObjectError>((fails, seconds.min(60)))
     })
     .await
     .map_err(|error| BuildError::Fake(error.to_string()))?
     .map_err(|error| BuildError::Fake(error.to_string()))?;
     on_line(&format!("fake build of {image}"));
+    if seconds > 0 {
+        on_line(&format!("{FAKE_SLOW_FILE}: taking {seconds}s"));
+        tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+    }
     if fails {
         on_line(&format!("{FAKE_FAILING_FILE} is in the tree"));
         return Err(BuildError::Fake("a RUN step exited with code 1".to_owned()));

@@ -52,6 +52,25 @@ pub enum Command {
 pub enum HookCommand {
     /// Run by `git receive-pack`: relays the push to the server and exits with its verdict.
     PreReceive,
+    /// Run by git for each ref transaction of a push: the server records and switches the
+    /// release while git holds the branch's lock, and can still refuse the update.
+    ReferenceTransaction {
+        /// `prepared`, `committed` or `aborted`.
+        state: String,
+    },
+    /// Run by `git receive-pack` once the refs are updated: prints the release's outcome.
+    PostReceive,
+}
+
+impl HookCommand {
+    /// Runs the hook, without logging set-up or a runtime: git relays what it prints.
+    fn run(&self) -> ExitCode {
+        match self {
+            Self::PreReceive => crate::git::run_pre_receive(),
+            Self::ReferenceTransaction { state } => crate::git::run_reference_transaction(state),
+            Self::PostReceive => crate::git::run_post_receive(),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -71,9 +90,9 @@ pub struct DoctorArgs {
 /// Parses the command line, runs the command, and turns failures into a message and exit 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Hook(HookCommand::PreReceive) = cli.command {
+    if let Command::Hook(hook) = &cli.command {
         // No logging set-up and no runtime: git relays everything this prints to the pusher.
-        return crate::git::run_pre_receive();
+        return hook.run();
     }
     telemetry::init(cli.log_format, &cli.log_filter);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -119,7 +138,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             db.close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Hook(HookCommand::PreReceive) => Ok(crate::git::run_pre_receive()),
+        Command::Hook(hook) => Ok(hook.run()),
         Command::Doctor(args) => {
             let store = StoreConfig::from_args(args.store)?;
             let docker_host =

@@ -71,6 +71,8 @@ pub struct Db {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    /// Where it is, without credentials, for messages.
+    location: String,
 }
 
 impl Db {
@@ -95,6 +97,7 @@ impl Db {
                 read,
                 write,
                 backend: Backend::Sqlite,
+                location: config.display_url(),
             })
         } else {
             let pool = AnyPoolOptions::new()
@@ -107,6 +110,7 @@ impl Db {
                 read: pool.clone(),
                 write: pool,
                 backend: Backend::Postgres,
+                location: config.display_url(),
             })
         }
     }
@@ -150,6 +154,19 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// `error` as a person reads it: that the database does not answer, and where it is.
+    pub fn describe(&self, error: &sqlx::Error) -> String {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                format!(
+                    "the database at {} does not answer ({error})",
+                    self.location
+                )
+            }
+            other => format!("the database at {} refused it: {other}", self.location),
+        }
     }
 
     /// A cheap round trip, for health checks.

@@ -126,6 +126,20 @@ pub async fn set_digest(db: &Db, id: i64, digest: &str) -> Result<(), sqlx::Erro
 }
 
 /// How a release ended.
+/// Keeps the timings and log of a release that is staged and waits for git; also how a push
+/// learns, before git updates the branch, that the database answers.
+pub async fn staged(db: &Db, id: i64, timings: &str, build_log: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE releases SET status = 'deploying', timings = $1, build_log = $2 WHERE id = $3",
+    )
+    .bind(timings)
+    .bind(build_log)
+    .bind(id)
+    .execute(db.writer())
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct Outcome<'a> {
     pub status: ReleaseStatus,
@@ -201,6 +215,37 @@ pub async fn abandon(db: &Db, id: i64, error: &str, log: &str) -> Result<bool, s
     .execute(db.writer())
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// A release that was made current but whose branch update git did not make: it becomes
+/// `failed` with `error`, and the function's current release goes back to `previous` (unless
+/// something else was made current since).
+pub async fn revert(
+    db: &Db,
+    release: &Release,
+    previous: Option<i64>,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.writer().begin().await?;
+    sqlx::query(
+        "UPDATE releases SET status = 'failed', error = $1, finished_at = $2 WHERE id = $3",
+    )
+    .bind(error)
+    .bind(unix_now())
+    .bind(release.id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE functions SET current_release_id = $1, updated_at = $2 \
+         WHERE id = $3 AND current_release_id = $4",
+    )
+    .bind(previous)
+    .bind(unix_now())
+    .bind(release.function_id)
+    .bind(release.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }
 
 /// Releases left `building` or `deploying` by a server that stopped mid-way become `failed`.

@@ -1,17 +1,37 @@
-//! `lmnop hook pre-receive`: run by `git receive-pack`. Hands the ref updates and the quarantine
-//! to the server, prints what the server streams back (git relays it to the pusher as
-//! `remote: …`), and exits with the server's verdict.
+//! `lmnop hook pre-receive`, `reference-transaction STATE` and `post-receive`: run by
+//! `git receive-pack`. Hands the ref updates (and the quarantine) to the server, prints what the
+//! server streams back (git relays pre- and post-receive output to the pusher as `remote: …`),
+//! and exits with the server's verdict.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 
-use super::hook_server::{HookMessage, HookRequest, SOCKET_ENV, TOKEN_ENV};
+use super::hook_server::{Hook, HookMessage, HookRequest, SOCKET_ENV, TOKEN_ENV};
 use super::receive::{Quarantine, RefUpdate};
 
 /// Runs the hook; any failure rejects the push with a line saying why.
 pub fn run_pre_receive() -> ExitCode {
-    match relay() {
+    run(Hook::PreReceive)
+}
+
+/// `reference-transaction STATE`. Outside a push lmnop serves (no token in the environment)
+/// it allows everything, so git used by hand in a repository is not held up.
+pub fn run_reference_transaction(state: &str) -> ExitCode {
+    if std::env::var_os(TOKEN_ENV).is_none() {
+        return ExitCode::SUCCESS;
+    }
+    run(Hook::ReferenceTransaction {
+        state: state.to_owned(),
+    })
+}
+
+pub fn run_post_receive() -> ExitCode {
+    run(Hook::PostReceive)
+}
+
+fn run(hook: Hook) -> ExitCode {
+    match relay(hook) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {
@@ -21,7 +41,7 @@ pub fn run_pre_receive() -> ExitCode {
     }
 }
 
-fn relay() -> anyhow::Result<bool> {
+fn relay(hook: Hook) -> anyhow::Result<bool> {
     let socket = std::env::var(SOCKET_ENV)
         .map_err(|_| anyhow::anyhow!("{SOCKET_ENV} is not set: this hook runs only under lmnop"))?;
     let token = std::env::var(TOKEN_ENV)
@@ -41,6 +61,7 @@ fn relay() -> anyhow::Result<bool> {
     let env = |name: &str| std::env::var(name).ok();
     let request = HookRequest {
         token,
+        hook,
         updates,
         quarantine: Quarantine {
             object_directory: env("GIT_OBJECT_DIRECTORY"),

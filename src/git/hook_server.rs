@@ -1,6 +1,6 @@
-//! The server end of the pre-receive hook: a Unix socket (owner-only) where `lmnop hook
-//! pre-receive` hands over a push with its per-push token, and gets the push handler's output and
-//! verdict back as JSON lines.
+//! The server end of git's hooks: a Unix socket (owner-only) where `lmnop hook pre-receive`,
+//! `reference-transaction` and `post-receive` hand over a push's ref updates with its per-push
+//! token, and get the push handler's output and verdict back as JSON lines.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,8 +30,23 @@ const HEARTBEAT: Duration = Duration::from_secs(10);
 #[derive(Debug, Serialize, Deserialize)]
 pub struct HookRequest {
     pub token: String,
+    #[serde(default)]
+    pub hook: Hook,
     pub updates: Vec<RefUpdate>,
     pub quarantine: Quarantine,
+}
+
+/// Which of git's hooks is calling.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum Hook {
+    #[default]
+    PreReceive,
+    /// `state`: `prepared`, `committed` or `aborted`.
+    ReferenceTransaction {
+        state: String,
+    },
+    PostReceive,
 }
 
 /// What the server sends back: lines to show, then one verdict.
@@ -51,10 +66,19 @@ pub struct PushSession {
 }
 
 /// Pushes in flight, by token.
-#[derive(Debug)]
 pub struct HookServer {
     socket: PathBuf,
     sessions: Mutex<HashMap<String, PushSession>>,
+    /// The handler [`Self::serve`] was given, told when git has exited.
+    handler: std::sync::OnceLock<Arc<dyn PushHandler>>,
+}
+
+impl std::fmt::Debug for HookServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookServer")
+            .field("socket", &self.socket)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HookServer {
@@ -74,6 +98,7 @@ impl HookServer {
         let server = Arc::new(Self {
             socket,
             sessions: Mutex::new(HashMap::new()),
+            handler: std::sync::OnceLock::new(),
         });
         Ok((server, listener))
     }
@@ -99,6 +124,18 @@ impl HookServer {
             .remove(token);
     }
 
+    /// git has exited: the handler settles the push, and its token is forgotten.
+    pub async fn finish(&self, token: &str) {
+        let session = self
+            .sessions
+            .lock()
+            .expect("the session map is never poisoned")
+            .remove(token);
+        if let (Some(session), Some(handler)) = (session, self.handler.get()) {
+            handler.settle(&session.push).await;
+        }
+    }
+
     fn session(&self, token: &str) -> Option<PushSession> {
         self.sessions
             .lock()
@@ -109,6 +146,7 @@ impl HookServer {
 
     /// Accepts hook connections until the listener fails.
     pub async fn serve(self: Arc<Self>, listener: UnixListener, handler: Arc<dyn PushHandler>) {
+        let _ = self.handler.set(handler.clone());
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
@@ -147,12 +185,39 @@ impl HookServer {
             .await?;
             return send(&mut write, &HookMessage::Verdict { accept: false }).await;
         };
+        if let Hook::ReferenceTransaction { state } = &request.hook {
+            let verdict = handler
+                .transaction(&session.push, state, &request.updates)
+                .await;
+            return send(
+                &mut write,
+                &HookMessage::Verdict {
+                    accept: verdict == Verdict::Accept,
+                },
+            )
+            .await;
+        }
 
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         let run = async {
             let output = Output::new(tx);
+            let decide = async {
+                if request.hook == Hook::PostReceive {
+                    handler.post_receive(&session.push, &output).await;
+                    Verdict::Accept
+                } else {
+                    handler
+                        .handle(
+                            &session.push,
+                            &request.updates,
+                            &request.quarantine,
+                            &output,
+                        )
+                        .await
+                }
+            };
             let verdict = tokio::select! {
-                verdict = handler.handle(&session.push, &request.updates, &request.quarantine, &output) => verdict,
+                verdict = decide => verdict,
                 () = session.cancel.cancelled() => {
                     tracing::info!(function = %session.push.function, "push cancelled: the pusher went away");
                     Verdict::Reject

@@ -372,7 +372,8 @@ async fn receive_pack(
     };
     let cleanup_state = state.clone();
     let cleanup = async move {
-        cleanup_state.hooks.unregister(&token);
+        // The refs are final now: the push's release is settled against them.
+        cleanup_state.hooks.finish(&token).await;
         if created {
             match cleanup_state.repos.remove_if_empty(&name).await {
                 Ok(true) => {

@@ -15,5 +15,5 @@ pub mod refs;
 pub mod repos;
 pub mod service;
 
-pub use hook_client::run_pre_receive;
+pub use hook_client::{run_post_receive, run_pre_receive, run_reference_transaction};
 pub use http::{GitState, routes};

@@ -85,4 +85,24 @@ pub trait PushHandler: Send + Sync + 'static {
         quarantine: &'a Quarantine,
         out: &'a Output,
     ) -> Pin<Box<dyn Future<Output = Verdict> + Send + 'a>>;
+
+    /// git's `reference-transaction` hook, run for each ref transaction after pre-receive
+    /// accepted: `state` is `prepared` (the refs are locked; a Reject makes git abandon the
+    /// update), `committed` or `aborted`.
+    fn transaction<'a>(
+        &'a self,
+        push: &'a Push,
+        state: &'a str,
+        updates: &'a [RefUpdate],
+    ) -> Pin<Box<dyn Future<Output = Verdict> + Send + 'a>>;
+
+    /// git's `post-receive` hook: the refs are updated; what to tell the pusher.
+    fn post_receive<'a>(
+        &'a self,
+        push: &'a Push,
+        out: &'a Output,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+    /// git has exited, however it went: the refs are what they will stay.
+    fn settle<'a>(&'a self, push: &'a Push) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 }

@@ -36,7 +36,8 @@ impl From<std::io::Error> for RepoError {
 }
 
 impl Repos {
-    /// Prepares the layout and writes the pre-receive hook that calls `hook_binary`.
+    /// Prepares the layout and writes the hooks (pre-receive, reference-transaction,
+    /// post-receive) that call `hook_binary`.
     pub async fn open(
         data_dir: &DataDir,
         hook_binary: &Path,
@@ -148,10 +149,16 @@ fn write_hook(hooks_dir: &Path, binary: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(hooks_dir)?;
     let quoted = binary.to_string_lossy().replace('\'', r"'\''");
-    let script = format!("#!/bin/sh\nexec '{quoted}' hook pre-receive\n");
-    let path = hooks_dir.join("pre-receive");
-    let staging = hooks_dir.join(".pre-receive.new");
-    std::fs::write(&staging, script)?;
-    std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o755))?;
-    std::fs::rename(staging, path)
+    for (hook, arguments) in [
+        ("pre-receive", "pre-receive"),
+        ("reference-transaction", "reference-transaction \"$1\""),
+        ("post-receive", "post-receive"),
+    ] {
+        let script = format!("#!/bin/sh\nexec '{quoted}' hook {arguments}\n");
+        let staging = hooks_dir.join(format!(".{hook}.new"));
+        std::fs::write(&staging, script)?;
+        std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::rename(staging, hooks_dir.join(hook))?;
+    }
+    Ok(())
 }

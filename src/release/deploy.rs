@@ -80,29 +80,25 @@ pub async fn release(
     )
     .await;
     let timings_json = serde_json::to_string(&timings.0).unwrap_or_default();
-    let (status, error) = match &result {
-        Ok(()) => (ReleaseStatus::Deployed, None),
-        Err(failure) => (ReleaseStatus::Failed, Some(failure.record())),
-    };
-    let outcome = Outcome {
-        status,
-        error: error.as_deref(),
-        timings: &timings_json,
-        build_log: &out.log(),
-    };
-    if let Err(error) = releases::finish(&state.db, &release, &outcome).await {
-        tracing::error!(%error, "cannot record the end of a release");
-    }
-    unfinished.release = None;
-    match result {
-        Ok(()) => {
-            out.success(&format!("{} v{} is live", push.function, release.number));
-            for url in state.config.urls.of(push.function.as_str()) {
-                out.detail(&url);
-            }
-            true
-        }
+    let staged = match result {
+        Ok(staged) => staged,
         Err(failure) => {
+            let outcome = Outcome {
+                status: ReleaseStatus::Failed,
+                error: Some(&failure.record()),
+                timings: &timings_json,
+                build_log: &out.log(),
+            };
+            if let Err(error) = releases::finish(&state.db, &release, &outcome).await {
+                tracing::warn!(%error, "cannot record a failed release yet");
+                super::switch::close_failed_later(
+                    &state.db,
+                    &release,
+                    &failure.record(),
+                    &out.log(),
+                );
+            }
+            unfinished.release = None;
             out.error(&format!("{} failed: {failure}", failure.step()));
             let serving = if function.current_release_id.is_some() {
                 "the previous release keeps serving"
@@ -113,9 +109,44 @@ pub async fn release(
                 "{serving}; the full log is kept with {} v{}",
                 push.function, release.number
             ));
-            false
+            return false;
         }
+    };
+    // The release answers. It is recorded current and gets the traffic once git holds the
+    // branch's lock (see `switch`); that the database answers is checked now, while the pusher
+    // can still be told why.
+    if let Err(error) = releases::staged(&state.db, release.id, &timings_json, &out.log()).await {
+        tracing::error!(%error, "cannot record a staged release");
+        state.runtime.discard(staged).await;
+        let reason = format!(
+            "lmnop could not record v{}: {}",
+            release.number,
+            state.db.describe(&error)
+        );
+        super::switch::close_failed_later(&state.db, &release, &reason, &out.log());
+        unfinished.release = None;
+        out.error(&reason);
+        out.hint(if function.current_release_id.is_some() {
+            "the previous release keeps serving; push again once the database is back"
+        } else {
+            "nothing was deployed; push again once the database is back"
+        });
+        return false;
     }
+    state.pending.insert(
+        push.function.as_str(),
+        super::switch::Pending {
+            release: release.clone(),
+            ref_name: update.name.clone(),
+            commit: update.new.clone(),
+            previous: function.current_release_id,
+            timings: timings_json,
+            build_log: out.log(),
+            stage: super::switch::Stage::Staged(staged),
+        },
+    );
+    unfinished.release = None;
+    true
 }
 
 /// Closes a release whose push was dropped half-way: marked failed with the log so far. Its
@@ -155,7 +186,7 @@ async fn run(
     release: &Release,
     timings: &mut Timings,
     out: &Output,
-) -> Result<(), ReleaseError> {
+) -> Result<crate::runtime::Staged, ReleaseError> {
     // Build.
     let started = Instant::now();
     let step = out.step(&format!(
@@ -268,8 +299,8 @@ async fn run(
         watchdog: template.watchdog,
         replicas,
     };
-    state.runtime.deploy(&deployment).await?;
+    let staged = state.runtime.stage(&deployment).await?;
     timings.0.insert("deploy", started.elapsed().as_secs_f64());
     step.done("healthy");
-    Ok(())
+    Ok(staged)
 }

@@ -9,6 +9,7 @@ pub mod error;
 mod manage;
 pub mod reconcile;
 mod stale;
+pub mod switch;
 mod validate;
 
 pub use crate::git::output::{Output, Step, format_duration};
@@ -45,6 +46,8 @@ pub struct Releaser {
     /// This installation's id, on every container it runs.
     pub instance: String,
     pub config: Arc<ReleaseConfig>,
+    /// Deploy pushes whose release waits for git to update the branch.
+    pub pending: Arc<switch::PendingPushes>,
 }
 
 /// The settings a release reads.
@@ -76,6 +79,40 @@ impl crate::git::receive::PushHandler for Releaser {
         out: &'a Output,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Verdict> + Send + 'a>> {
         Box::pin(run(self, push, updates, quarantine, out))
+    }
+
+    fn transaction<'a>(
+        &'a self,
+        push: &'a Push,
+        state: &'a str,
+        updates: &'a [RefUpdate],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Verdict> + Send + 'a>> {
+        Box::pin(async move {
+            let Some(state) = switch::TransactionState::parse(state) else {
+                tracing::warn!(state, "unknown reference-transaction state");
+                return Verdict::Accept;
+            };
+            if self.pending.transaction(self, push, state, updates).await {
+                Verdict::Accept
+            } else {
+                Verdict::Reject
+            }
+        })
+    }
+
+    fn post_receive<'a>(
+        &'a self,
+        push: &'a Push,
+        out: &'a Output,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move { self.pending.report(self, push, out) })
+    }
+
+    fn settle<'a>(
+        &'a self,
+        push: &'a Push,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(self.pending.settle(self, push))
     }
 }
 

@@ -92,6 +92,11 @@ impl Retired {
         self.backends.iter().map(|(backend, _)| *backend).collect()
     }
 
+    /// The longest a request to them may take: their route's timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Requests still being answered by the retired backends.
     pub fn in_flight(&self) -> usize {
         self.backends

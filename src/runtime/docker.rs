@@ -43,6 +43,14 @@ fn with_output(mut message: String, output: &str) -> String {
     message
 }
 
+/// What a switch moved traffic away from: the old containers (still running) and their
+/// backends' in-flight counts.
+#[derive(Debug)]
+pub struct SwitchedAway {
+    retired: crate::router::Retired,
+    old: Vec<Instance>,
+}
+
 /// Containers on one Docker engine, and the route table that sends traffic to them.
 #[derive(Debug)]
 pub struct DockerRuntime {
@@ -136,8 +144,8 @@ impl DockerRuntime {
         self.engine.client().await
     }
 
-    /// See [`super::Runtime::deploy`].
-    pub async fn deploy(&self, deployment: &Deployment) -> Result<(), DeployError> {
+    /// See [`super::Runtime::stage`]: the release's containers, started and answering.
+    pub async fn stage(&self, deployment: &Deployment) -> Result<Vec<Instance>, DeployError> {
         let docker = self.client().await.map_err(DeployError::Engine)?;
         let instances = match containers::start(&docker, &self.secrets, &self.networks, deployment)
             .await
@@ -173,29 +181,77 @@ impl DockerRuntime {
                 message: with_output(message, &output),
             });
         }
+        Ok(instances)
+    }
 
-        // Switch traffic, then let the old containers finish their requests and go.
+    /// Removes a staged release's containers.
+    pub async fn discard(&self, instances: &[Instance]) {
+        match self.client().await {
+            Ok(docker) => containers::remove(&docker, instances).await,
+            Err(error) => {
+                tracing::warn!(%error, "cannot remove a staged release; the reconciler will")
+            }
+        }
+    }
+
+    /// Points the router at `new`; the function's other containers keep running.
+    pub async fn switch(&self, deployment: &Deployment, new: &[Instance]) -> SwitchedAway {
+        let addresses: Vec<_> = new.iter().filter_map(|i| i.address).collect();
         let retired = self
             .routes
             .set(&deployment.function, addresses, deployment.spec.timeout);
-        match containers::list_function(&docker, &self.instance, &deployment.function).await {
-            Ok(all) => {
-                let old: Vec<Instance> = self
-                    .without_draining(all)
-                    .into_iter()
-                    .filter(|i| i.release != deployment.release)
-                    .collect();
-                if !old.is_empty() {
-                    self.stop_when_drained(docker, retired, old);
+        let old = match self.client().await {
+            Ok(docker) => {
+                match containers::list_function(&docker, &self.instance, &deployment.function).await
+                {
+                    Ok(all) => self
+                        .without_draining(all)
+                        .into_iter()
+                        .filter(|i| i.release != deployment.release)
+                        .collect(),
+                    Err(error) => {
+                        tracing::warn!(%error, function = deployment.function, "cannot list the old containers; the reconciler removes them");
+                        Vec::new()
+                    }
                 }
             }
-            Err(error) => tracing::warn!(
-                %error,
-                function = deployment.function,
-                "cannot list the old containers; the reconciler removes them"
-            ),
+            Err(error) => {
+                tracing::warn!(%error, function = deployment.function, "cannot list the old containers; the reconciler removes them");
+                Vec::new()
+            }
+        };
+        SwitchedAway { retired, old }
+    }
+
+    /// The switch stands: the old containers finish their requests and go.
+    pub async fn commit(&self, away: SwitchedAway) {
+        if away.old.is_empty() {
+            return;
         }
-        Ok(())
+        match self.client().await {
+            Ok(docker) => self.stop_when_drained(docker, away.retired, away.old),
+            Err(error) => {
+                tracing::warn!(%error, "cannot stop the old containers; the reconciler removes them")
+            }
+        }
+    }
+
+    /// The switch is undone: traffic goes back to the old containers, and `new` finishes its
+    /// requests and goes.
+    pub async fn revert(&self, deployment: &Deployment, new: Vec<Instance>, away: SwitchedAway) {
+        let back: Vec<_> = away.old.iter().filter_map(|i| i.address).collect();
+        let retired = if back.is_empty() {
+            self.routes.clear(&deployment.function)
+        } else {
+            self.routes
+                .set(&deployment.function, back, away.retired.timeout())
+        };
+        match self.client().await {
+            Ok(docker) => self.stop_when_drained(docker, retired, new),
+            Err(error) => {
+                tracing::warn!(%error, "cannot remove the reverted release; the reconciler will")
+            }
+        }
     }
 
     /// See [`super::Runtime::scale`].

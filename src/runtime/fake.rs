@@ -45,6 +45,17 @@ impl Drop for Replica {
     }
 }
 
+/// Replicas started and answering, not yet serving (dropping them stops them).
+#[derive(Debug)]
+pub struct FakeStaged(Vec<Replica>);
+
+/// What a switch moved traffic away from.
+#[derive(Debug)]
+pub struct FakeSwitched {
+    retired: crate::router::Retired,
+    old: Option<Function>,
+}
+
 /// In-process replicas, by function.
 #[derive(Debug)]
 pub struct FakeRuntime {
@@ -121,8 +132,8 @@ impl FakeRuntime {
         Ok(replicas)
     }
 
-    /// See [`super::Runtime::deploy`].
-    pub async fn deploy(&self, deployment: &Deployment) -> Result<(), DeployError> {
+    /// See [`super::Runtime::stage`].
+    pub async fn stage(&self, deployment: &Deployment) -> Result<FakeStaged, DeployError> {
         if deployment
             .spec
             .environment
@@ -137,24 +148,57 @@ impl FakeRuntime {
         let replicas = Self::start(deployment, deployment.replicas as usize)
             .await
             .map_err(DeployError::Start)?;
+        Ok(FakeStaged(replicas))
+    }
+
+    /// Points the router at the staged replicas; the old ones keep running.
+    pub fn switch(&self, deployment: &Deployment, staged: FakeStaged) -> FakeSwitched {
         let retired = self.routes.set(
             &deployment.function,
-            replicas.iter().map(|replica| replica.address),
+            staged.0.iter().map(|replica| replica.address),
             deployment.spec.timeout,
         );
         let old = self.lock().insert(
             deployment.function.clone(),
             Function {
                 release: deployment.release,
-                replicas,
+                replicas: staged.0,
             },
         );
-        // The old replicas stop once they have answered what they were sent.
+        FakeSwitched { retired, old }
+    }
+
+    /// The old replicas stop once they have answered what they were sent.
+    pub fn commit(&self, switched: FakeSwitched) {
+        let FakeSwitched { retired, old } = switched;
         tokio::spawn(async move {
             retired.drained().await;
             drop(old);
         });
-        Ok(())
+    }
+
+    /// Traffic goes back to the old replicas; the new ones stop once drained.
+    pub fn revert(&self, deployment: &Deployment, switched: FakeSwitched) {
+        let FakeSwitched { retired, old } = switched;
+        let (new, retired_new) = match old {
+            Some(old) => {
+                let back = self.routes.set(
+                    &deployment.function,
+                    old.replicas.iter().map(|replica| replica.address),
+                    retired.timeout(),
+                );
+                (self.lock().insert(deployment.function.clone(), old), back)
+            }
+            None => (
+                self.lock().remove(&deployment.function),
+                self.routes.clear(&deployment.function),
+            ),
+        };
+        drop(retired);
+        tokio::spawn(async move {
+            retired_new.drained().await;
+            drop(new);
+        });
     }
 
     /// See [`super::Runtime::scale`].

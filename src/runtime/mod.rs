@@ -31,11 +31,78 @@ pub enum Runtime {
 impl Runtime {
     /// Starts the release, waits until every replica answers, points the router at it and
     /// stops the function's other releases. On failure nothing of the new release is left and
-    /// the previous one keeps serving.
+    /// the previous one keeps serving. A push goes through [`Self::stage`], [`Self::switch`]
+    /// and [`Self::commit`] instead, with the record and the branch in between.
     pub async fn deploy(&self, deployment: &Deployment) -> Result<(), DeployError> {
-        match self {
-            Self::Docker(docker) => docker.deploy(deployment).await,
-            Self::Fake(fake) => fake.deploy(deployment).await,
+        let staged = self.stage(deployment).await?;
+        let switched = self.switch(staged).await;
+        self.commit(switched).await;
+        Ok(())
+    }
+
+    /// Starts the release and waits until every replica answers; no traffic reaches it yet.
+    /// On failure nothing of it is left.
+    pub async fn stage(&self, deployment: &Deployment) -> Result<Staged, DeployError> {
+        let replicas = match self {
+            Self::Docker(docker) => StagedReplicas::Docker(docker.stage(deployment).await?),
+            Self::Fake(fake) => StagedReplicas::Fake(fake.stage(deployment).await?),
+        };
+        Ok(Staged {
+            deployment: deployment.clone(),
+            replicas,
+        })
+    }
+
+    /// Removes a staged release that will not serve.
+    pub async fn discard(&self, staged: Staged) {
+        match (self, staged.replicas) {
+            (Self::Docker(docker), StagedReplicas::Docker(instances)) => {
+                docker.discard(&instances).await;
+            }
+            (_, replicas) => drop(replicas),
+        }
+    }
+
+    /// Points the router at a staged release. The function's other releases keep running
+    /// until [`Self::commit`] lets them finish their requests and go, or [`Self::revert`] moves
+    /// the traffic back to them.
+    pub async fn switch(&self, staged: Staged) -> Switched {
+        let Staged {
+            deployment,
+            replicas,
+        } = staged;
+        let away = match (self, replicas) {
+            (Self::Docker(docker), StagedReplicas::Docker(instances)) => {
+                let away = docker.switch(&deployment, &instances).await;
+                Away::Docker(instances, away)
+            }
+            (Self::Fake(fake), StagedReplicas::Fake(replicas)) => {
+                Away::Fake(fake.switch(&deployment, replicas))
+            }
+            _ => unreachable!("a release is staged and switched by the same runtime"),
+        };
+        Switched { deployment, away }
+    }
+
+    /// The switch stands: the old releases finish their requests and go.
+    pub async fn commit(&self, switched: Switched) {
+        match (self, switched.away) {
+            (Self::Docker(docker), Away::Docker(_, away)) => docker.commit(away).await,
+            (Self::Fake(fake), Away::Fake(away)) => fake.commit(away),
+            _ => unreachable!("a release is switched and committed by the same runtime"),
+        }
+    }
+
+    /// The switch is undone: traffic goes back to the old release (none: the function has no
+    /// route), and the new one finishes its requests and goes.
+    pub async fn revert(&self, switched: Switched) {
+        let Switched { deployment, away } = switched;
+        match (self, away) {
+            (Self::Docker(docker), Away::Docker(new, away)) => {
+                docker.revert(&deployment, new, away).await;
+            }
+            (Self::Fake(fake), Away::Fake(away)) => fake.revert(&deployment, away),
+            _ => unreachable!("a release is switched and reverted by the same runtime"),
         }
     }
 
@@ -88,6 +155,45 @@ impl Runtime {
             Self::Fake(fake) => Some(fake),
         }
     }
+}
+
+/// A release whose replicas answer but get no traffic yet.
+#[derive(Debug)]
+pub struct Staged {
+    deployment: Deployment,
+    replicas: StagedReplicas,
+}
+
+impl Staged {
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+}
+
+#[derive(Debug)]
+enum StagedReplicas {
+    Docker(Vec<Instance>),
+    Fake(fake::FakeStaged),
+}
+
+/// A release that traffic was moved to, the old one still running.
+#[derive(Debug)]
+pub struct Switched {
+    deployment: Deployment,
+    away: Away,
+}
+
+impl Switched {
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+}
+
+#[derive(Debug)]
+enum Away {
+    /// The new containers, and what the switch moved traffic away from.
+    Docker(Vec<Instance>, docker::SwitchedAway),
+    Fake(fake::FakeSwitched),
 }
 
 /// What runs of one release of one function.

@@ -19,6 +19,7 @@ pub enum Part {
     Docker,
     Registry,
     Chromium,
+    Postgres,
 }
 
 impl Part {
@@ -27,6 +28,7 @@ impl Part {
             Self::Docker => "docker",
             Self::Registry => "registry",
             Self::Chromium => "chromium",
+            Self::Postgres => "postgres",
         }
     }
 }
@@ -392,6 +394,11 @@ pub async fn spawn_app() -> TestApp {
 /// in-process replicas.
 pub async fn spawn_fake_app() -> TestApp {
     spawn_app_on(Seams::Fake, |_| {}).await
+}
+
+/// A server on the fake seams whose configuration `adjust` changes first.
+pub async fn spawn_fake_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(Seams::Fake, adjust).await
 }
 
 /// A server whose configuration `adjust` changes first.

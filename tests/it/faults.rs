@@ -1,0 +1,224 @@
+//! Faults in a deploy push's last steps, injected on real parts (git's ref update, a PostgreSQL
+//! server of the test's own) with the fake builder and runtime. Each test checks the same four
+//! things: what the pusher saw, that the previous release answered throughout (a poller), where
+//! the branch is, and how the release is recorded.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::deploy_support::python_function;
+use crate::gitutil::{WorkTree, ls_remote, ref_id};
+use crate::private_postgres::PrivatePostgres;
+use crate::support::{ADMIN_PASSWORD, TestApp, spawn_fake_app, spawn_fake_app_with};
+
+/// Asks the function for its answer every 20 ms and keeps every answer that is not `expected`.
+struct Poller {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<(usize, Vec<String>)>,
+}
+
+impl Poller {
+    fn start(app: &TestApp, name: &str, expected: &'static str) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let url = app.url(&format!("/function/{name}/"));
+        let task = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let (mut answers, mut wrong) = (0, Vec::new());
+                while !stop.load(Ordering::Relaxed) {
+                    let answer = match client.get(&url).send().await {
+                        Ok(response) => format!(
+                            "{} {}",
+                            response.status().as_u16(),
+                            response.text().await.unwrap_or_default()
+                        ),
+                        Err(error) => format!("error {error}"),
+                    };
+                    if answer != format!("200 {expected}") {
+                        wrong.push(answer);
+                    }
+                    answers += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                (answers, wrong)
+            })
+        };
+        Self { stop, task }
+    }
+
+    /// Stops and asserts every answer was the expected one.
+    async fn assert_steady(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let (answers, wrong) = self.task.await.expect("poller");
+        assert!(answers > 5, "the poller ran ({answers} answers)");
+        assert!(
+            wrong.is_empty(),
+            "the previous release answered throughout; also got {wrong:?}"
+        );
+    }
+}
+
+/// A first push that deploys v1, answering "one (v1)"; its commit.
+async fn first_release(app: &TestApp, work: &WorkTree, name: &str) -> String {
+    python_function(work, "one", "");
+    let v1 = work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains(&format!("success: {name} v1 is live")),
+        "{}",
+        push.stderr
+    );
+    v1
+}
+
+/// The function's releases as the API shows them, newest first.
+async fn releases(app: &TestApp, name: &str) -> Vec<Value> {
+    let response = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/functions/{name}")))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(response.status(), 200);
+    let detail: Value = response.json().await.expect("json");
+    detail["releases"].as_array().cloned().unwrap_or_default()
+}
+
+fn branch(work: &WorkTree, app: &TestApp, name: &str) -> Option<String> {
+    ref_id(
+        &ls_remote(&work.path, &app.admin_url(name)),
+        "refs/heads/main",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_branch_git_cannot_update_keeps_the_previous_release_serving() {
+    // A git that crashed while updating the branch leaves `main.lock`; every later update of
+    // the branch fails, after lmnop has built and started the new release.
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    let v1 = first_release(&app, &work, "locked").await;
+    let lock = app.repos_dir().join("locked.git/refs/heads/main.lock");
+    std::fs::write(&lock, "").expect("a leftover lock");
+
+    let poller = Poller::start(&app, "locked", "one (v1)\n");
+    python_function(&work, "two", "");
+    work.commit("v2");
+    let push = work.git(&["push", &app.admin_url("locked"), "main"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    poller.assert_steady().await;
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("main.lock"),
+        "git says why: {}",
+        push.stderr
+    );
+    assert!(!push.stderr.contains("success:"), "{}", push.stderr);
+    assert_eq!(branch(&work, &app, "locked"), Some(v1));
+    let recorded = releases(&app, "locked").await;
+    assert_eq!(recorded[0]["number"], 2);
+    assert_eq!(recorded[0]["status"], "failed", "{recorded:?}");
+    assert!(
+        recorded[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("main.lock")),
+        "{recorded:?}"
+    );
+    assert_eq!(recorded[1]["status"], "deployed");
+
+    // Once the lock is gone, the next push deploys.
+    std::fs::remove_file(&lock).expect("rm lock");
+    let push = work.git(&["push", &app.admin_url("locked"), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("success: locked v3 is live"),
+        "{}",
+        push.stderr
+    );
+    let answer = reqwest::get(app.url("/function/locked/"))
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(answer, "two (v3)\n");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_that_stops_mid_build_keeps_the_previous_release_serving() {
+    let Some(postgres) = PrivatePostgres::start() else {
+        return;
+    };
+    let url = postgres.url();
+    let app = spawn_fake_app_with(|config| {
+        config.database = lmnop::config::DatabaseConfig {
+            url: lmnop::domain::Secret::new(url),
+        };
+    })
+    .await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    let v1 = first_release(&app, &work, "unrecorded").await;
+
+    let poller = Poller::start(&app, "unrecorded", "one (v1)\n");
+    python_function(&work, "two", "");
+    work.write(lmnop::build::builder::FAKE_SLOW_FILE, "3\n");
+    work.commit("v2, built slowly");
+    // The database stops while the build runs.
+    let postgres = Arc::new(postgres);
+    let stopper = {
+        let postgres = postgres.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            postgres.stop();
+        })
+    };
+    let push = work.git(&["push", &app.admin_url("unrecorded"), "main"]);
+    stopper.join().expect("stopped");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    poller.assert_steady().await;
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("lmnop could not record v2")
+            && push.stderr.contains("does not answer"),
+        "{}",
+        push.stderr
+    );
+    assert!(!push.stderr.contains("success:"), "{}", push.stderr);
+
+    // Once the database is back, the release is closed with the reason, and the branch is
+    // where it was.
+    postgres.resume();
+    let mut recorded = Vec::new();
+    for _ in 0..60 {
+        recorded = releases(&app, "unrecorded").await;
+        if recorded[0]["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(recorded[0]["number"], 2);
+    assert_eq!(recorded[0]["status"], "failed", "{recorded:?}");
+    assert!(
+        recorded[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not answer")),
+        "{recorded:?}"
+    );
+    assert_eq!(branch(&work, &app, "unrecorded"), Some(v1));
+    let served = reqwest::get(app.url("/function/unrecorded/"))
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(served, "one (v1)\n");
+    app.stop().await;
+}
