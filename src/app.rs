@@ -19,6 +19,9 @@ use crate::git::repos::{RepoError, Repos};
 use crate::http::{self, Metrics};
 use crate::store::{self, StoreError};
 
+/// How long serving waits at start for the functions' routes to be restored.
+const FIRST_PASS_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The composition root: every part, built once in [`Application::build_with`], and the
 /// state each feature's handlers get from it (`FromRef`). Cheap to clone.
 #[derive(Clone, Debug)]
@@ -313,6 +316,20 @@ impl Application {
                 .clone()
                 .serve(self.hook_listener, Arc::new(self.state.releaser.clone())),
         );
+        // Existing functions answer from the first request on: their routes are restored
+        // before the listener serves (waiting at most a minute for a slow engine).
+        let mut first_pass = tokio::spawn({
+            let releaser = self.state.releaser.clone();
+            async move { crate::release::reconcile::first_pass(&releaser).await }
+        });
+        if tokio::time::timeout(FIRST_PASS_LIMIT, &mut first_pass)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "restoring the functions takes over {FIRST_PASS_LIMIT:?}; serving meanwhile"
+            );
+        }
         let reconciler = tokio::spawn(crate::release::reconcile::run(self.state.releaser.clone()));
         tracing::info!(%address, "lmnop is listening");
         let limits = http::server::Limits {

@@ -107,4 +107,17 @@ impl Engine {
             .await
             .cloned()
     }
+
+    /// One round trip to the engine.
+    pub async fn ping(&self) -> Result<(), EngineError> {
+        let docker = self.client().await?;
+        docker
+            .ping()
+            .await
+            .map(drop)
+            .map_err(|error| EngineError::Unreachable {
+                host: self.host.to_string(),
+                message: error.to_string(),
+            })
+    }
 }

@@ -87,6 +87,18 @@ pub async fn set_desired_replicas(db: &Db, id: i64, replicas: i64) -> Result<(),
     Ok(())
 }
 
+/// Deletes the function named `name` when it never served (no current release), with its
+/// releases: what a refused first push leaves. True when one was deleted.
+pub async fn delete_if_never_deployed(db: &Db, name: &str) -> Result<bool, sqlx::Error> {
+    match find(db, name).await? {
+        Some(function) if function.current_release_id.is_none() => {
+            delete(db, function.id).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Deletes the function and all its releases, in one transaction.
 pub async fn delete(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.writer().begin().await?;

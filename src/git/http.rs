@@ -372,8 +372,6 @@ async fn receive_pack(
     };
     let cleanup_state = state.clone();
     let cleanup = async move {
-        // The refs are final now: the push's release is settled against them.
-        cleanup_state.hooks.finish(&token).await;
         if created {
             match cleanup_state.repos.remove_if_empty(&name).await {
                 Ok(true) => {
@@ -385,6 +383,8 @@ async fn receive_pack(
                 }
             }
         }
+        // The refs are final now: the push's release is settled against them.
+        cleanup_state.hooks.finish(&token).await;
         drop(lock);
     };
     Ok(respond(Service::ReceivePack, running, cancel, cleanup))

@@ -106,6 +106,54 @@ impl Repos {
         Ok(true)
     }
 
+    /// At start, while no push runs: removes what pushes cut off left behind (git's quarantine
+    /// directories, repositories renamed for removal) and repositories without a single ref (a
+    /// first push that never finished). Returns the names of the repositories removed.
+    pub fn sweep(&self) -> Vec<String> {
+        let mut removed = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return removed;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if file_name.starts_with(".deleted-") {
+                if let Err(error) = std::fs::remove_dir_all(&path) {
+                    tracing::warn!(path = %path.display(), %error, "cannot remove a deleted repository");
+                }
+                continue;
+            }
+            let Some(name) = file_name
+                .strip_suffix(".git")
+                .filter(|_| !file_name.starts_with('.'))
+            else {
+                continue;
+            };
+            if let Ok(quarantines) = std::fs::read_dir(path.join("objects")) {
+                for quarantine in quarantines.flatten() {
+                    if quarantine
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with("tmp_objdir-incoming-")
+                    {
+                        tracing::info!(repository = name, path = %quarantine.path().display(), "removing the objects of a push that was cut off");
+                        let _ = std::fs::remove_dir_all(quarantine.path());
+                    }
+                }
+            }
+            if has_no_refs(&path) {
+                tracing::info!(
+                    repository = name,
+                    "removing a repository a cut-off first push left empty"
+                );
+                if std::fs::remove_dir_all(&path).is_ok() {
+                    removed.push(name.to_owned());
+                }
+            }
+        }
+        removed
+    }
+
     /// Removes `name`'s repository: it is first renamed out of the way, so no request sees it
     /// half gone. True when there was one.
     pub fn remove(&self, name: &FunctionName) -> Result<bool, RepoError> {
@@ -161,4 +209,28 @@ fn write_hook(hooks_dir: &Path, binary: &Path) -> std::io::Result<()> {
         std::fs::rename(staging, hooks_dir.join(hook))?;
     }
     Ok(())
+}
+
+/// Whether a bare repository has no ref at all (loose or packed).
+fn has_no_refs(repo: &Path) -> bool {
+    fn any_file(dir: &Path) -> bool {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().any(|entry| {
+                let path = entry.path();
+                if path.is_dir() {
+                    any_file(&path)
+                } else {
+                    !entry.file_name().to_string_lossy().ends_with(".lock")
+                }
+            })
+        })
+    }
+    if !repo.join("HEAD").is_file() {
+        return false;
+    }
+    let packed = std::fs::read_to_string(repo.join("packed-refs")).unwrap_or_default();
+    let packed_refs = packed
+        .lines()
+        .any(|line| !line.starts_with('#') && !line.trim().is_empty());
+    !packed_refs && !any_file(&repo.join("refs"))
 }

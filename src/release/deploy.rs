@@ -100,15 +100,15 @@ pub async fn release(
             }
             unfinished.release = None;
             out.error(&format!("{} failed: {failure}", failure.step()));
-            let serving = if function.current_release_id.is_some() {
-                "the previous release keeps serving"
+            if function.current_release_id.is_some() {
+                out.hint(&format!(
+                    "the previous release keeps serving; the full log is kept with {} v{}",
+                    push.function, release.number
+                ));
             } else {
-                "nothing was deployed"
-            };
-            out.hint(&format!(
-                "{serving}; the full log is kept with {} v{}",
-                push.function, release.number
-            ));
+                // A refused first push leaves nothing behind, its log included.
+                out.hint("nothing was deployed; push again once it is fixed");
+            }
             return false;
         }
     };

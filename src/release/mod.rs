@@ -112,7 +112,10 @@ impl crate::git::receive::PushHandler for Releaser {
         &'a self,
         push: &'a Push,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
-        Box::pin(self.pending.settle(self, push))
+        Box::pin(async move {
+            self.pending.settle(self, push).await;
+            forget_if_gone(self, push).await;
+        })
     }
 }
 
@@ -169,8 +172,38 @@ pub async fn run(
         for update in stored {
             describe_stored(update, &state.config.deploy_branch, out).await;
         }
+    } else {
+        log_refused(push, out);
     }
     verdict
+}
+
+/// One line in the server log for every refused push, with what the pusher was told.
+fn log_refused(push: &Push, out: &Output) {
+    let log = out.log();
+    let reason = log
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("error: "))
+        .next_back()
+        .unwrap_or("refused");
+    tracing::info!(function = %push.function, pusher = push.user.name, outcome = "refused", reason, "push settled");
+}
+
+/// A refused first push leaves no trace: once its repository is gone (git stored no ref), the
+/// function it recorded goes too, and the name is free again.
+async fn forget_if_gone(state: &Releaser, push: &Push) {
+    if push.repo.exists() {
+        return;
+    }
+    match crate::db::functions::delete_if_never_deployed(&state.db, push.function.as_str()).await {
+        Ok(true) => {
+            tracing::info!(function = %push.function, "forgot the function of a refused first push")
+        }
+        Ok(false) => {}
+        Err(error) => {
+            tracing::warn!(%error, function = %push.function, "cannot forget the function of a refused first push")
+        }
+    }
 }
 
 /// Refuses the first push to a reserved name; a function that already has one keeps it.

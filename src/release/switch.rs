@@ -202,12 +202,35 @@ impl PendingPushes {
                 state.runtime.commit(switched).await;
                 "live".to_owned()
             }
+            // git moved the branch without running the reference-transaction hook (a git older
+            // than 2.28): the release follows the branch, late.
+            Stage::Staged(staged) if holds => match record_current(state, &pending).await {
+                Ok(()) => {
+                    let switched = state.runtime.switch(staged).await;
+                    state.runtime.commit(switched).await;
+                    tracing::warn!(
+                        function,
+                        "git ran no reference-transaction hook; the release was switched after the branch moved"
+                    );
+                    "live, late".to_owned()
+                }
+                Err(error) => {
+                    state.runtime.discard(staged).await;
+                    let reason = format!(
+                        "lmnop could not record v{}: {}",
+                        pending.release.number,
+                        state.db.describe(&error)
+                    );
+                    close_failed(state, &pending, &reason);
+                    tracing::error!(
+                        function,
+                        "the branch moved but its release could not be recorded; push again"
+                    );
+                    format!("refused: {reason}")
+                }
+            },
             stage => {
-                let reason = if holds {
-                    format!("lmnop lost track of v{}", pending.release.number)
-                } else {
-                    lock_hint(push, &pending.ref_name)
-                };
+                let reason = lock_hint(push, &pending.ref_name);
                 let _ = undo(state, &pending, stage, &reason).await;
                 format!("refused: {reason}")
             }

@@ -144,6 +144,10 @@ impl DockerRuntime {
         self.engine.client().await
     }
 
+    pub async fn ping(&self) -> Result<(), EngineError> {
+        self.engine.ping().await
+    }
+
     /// See [`super::Runtime::stage`]: the release's containers, started and answering.
     pub async fn stage(&self, deployment: &Deployment) -> Result<Vec<Instance>, DeployError> {
         let docker = self.client().await.map_err(DeployError::Engine)?;

@@ -148,6 +148,14 @@ impl Runtime {
         }
     }
 
+    /// Whether what runs the functions answers (the fake one always does).
+    pub async fn ping(&self) -> Result<(), crate::engine::EngineError> {
+        match self {
+            Self::Docker(docker) => docker.ping().await,
+            Self::Fake(_) => Ok(()),
+        }
+    }
+
     /// The fake runtime, for tests that look at what it runs.
     pub fn fake(&self) -> Option<&FakeRuntime> {
         match self {

@@ -222,3 +222,130 @@ async fn a_database_that_stops_mid_build_keeps_the_previous_release_serving() {
     assert_eq!(served, "one (v1)\n");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_first_push_leaves_no_function_no_repository_and_no_taken_name() {
+    let app = spawn_fake_app().await;
+    app.add_user("alice", "alice-password-1").await;
+    app.add_user("bob", "bob-password-1").await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "alice's", "");
+    work.write(lmnop::build::builder::FAKE_FAILING_FILE, "");
+    work.commit("a build that fails");
+    let push = work.git(&[
+        "push",
+        &app.git_url("alice", "alice-password-1", "wanted"),
+        "main",
+    ]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("nothing was deployed"),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        !app.repos_dir().join("wanted.git").exists(),
+        "no repository"
+    );
+    let listed = reqwest::Client::new()
+        .get(app.url("/api/v1/functions/wanted"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(listed.status(), 404, "no function");
+
+    // The name is free: someone else's first push takes it.
+    std::fs::remove_file(work.path.join(lmnop::build::builder::FAKE_FAILING_FILE)).expect("rm");
+    python_function(&work, "bob's", "");
+    work.commit("bob's");
+    let push = work.git(&[
+        "push",
+        &app.git_url("bob", "bob-password-1", "wanted"),
+        "main",
+    ]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("success: wanted v1 is live"),
+        "{}",
+        push.stderr
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_restart_functions_answer_from_the_first_request_and_leftovers_are_gone() {
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    first_release(&app, &work, "kept").await;
+    // What pushes cut off by a kill -9 leave: git's quarantine of a push that never finished,
+    // and the empty repository of a first push that never finished.
+    let quarantine = app
+        .repos_dir()
+        .join("kept.git/objects/tmp_objdir-incoming-Ab12Cd");
+    std::fs::create_dir_all(quarantine.join("pack")).expect("quarantine");
+    std::fs::write(quarantine.join("pack/big.pack"), vec![0u8; 4096]).expect("pack");
+    let init = std::process::Command::new("git")
+        .args(["init", "--bare", "-q"])
+        .arg(app.repos_dir().join("unfinished.git"))
+        .status()
+        .expect("git init");
+    assert!(init.success());
+
+    let app = app.restart().await;
+    let answer = reqwest::get(app.url("/function/kept/"))
+        .await
+        .expect("answers");
+    assert_eq!(
+        answer.status(),
+        200,
+        "routes are restored before lmnop serves"
+    );
+    assert_eq!(answer.text().await.expect("text"), "one (v1)\n");
+    assert!(!quarantine.exists(), "the cut-off push's objects are gone");
+    assert!(
+        !app.repos_dir().join("unfinished.git").exists(),
+        "the empty repository is gone"
+    );
+    assert!(app.repos_dir().join("kept.git/HEAD").exists());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_says_within_a_second_that_the_database_does_not_answer() {
+    let Some(postgres) = PrivatePostgres::start() else {
+        return;
+    };
+    let url = postgres.url();
+    let app = spawn_fake_app_with(|config| {
+        config.database = lmnop::config::DatabaseConfig {
+            url: lmnop::domain::Secret::new(url),
+        };
+    })
+    .await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .expect("client");
+    let health = client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(health.status(), 200);
+    postgres.stop();
+    let health = client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("answers before the client gives up");
+    assert_eq!(health.status(), 503);
+    assert_eq!(
+        health.text().await.expect("text"),
+        "database: does not answer\n"
+    );
+    postgres.resume();
+    app.stop().await;
+}

@@ -22,6 +22,9 @@ async fn still_here(prefix: &str) -> Option<(TestApp, String, Leftovers)> {
     let tmp = tempfile::tempdir().expect("tmp");
     let work = WorkTree::new(tmp.path(), "work");
     python_function(&work, "still here", "");
+    // An image of this test's own: tests building the same image at once would share it, and
+    // one test's clean-up would then untag it from under another's build.
+    work.write("function/build-id.txt", &name);
     work.commit("v1");
     let push = work.git(&["push", &app.admin_url(&name), "main"]);
     assert!(push.ok, "{}", push.stderr);

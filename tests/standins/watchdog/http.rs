@@ -49,17 +49,23 @@ impl Runner {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
+        let mut relays = Vec::new();
         if let Some(out) = child.stdout.take() {
-            relay("stdout", out);
+            relays.push(relay("stdout", out));
         }
         if let Some(err) = child.stderr.take() {
-            relay("stderr", err);
+            relays.push(relay("stderr", err));
         }
         let pid = child.id();
         tokio::spawn(async move {
             // Holding stdin open, as the real watchdog does.
             let _stdin = child.stdin.take();
-            match child.wait().await {
+            let status = child.wait().await;
+            // What the function printed last reaches the log before the watchdog goes.
+            for relay in relays {
+                let _ = tokio::time::timeout(Duration::from_secs(1), relay).await;
+            }
+            match status {
                 Ok(status) if status.success() => {}
                 Ok(status) => {
                     log!("Forked function has terminated: {}", describe(status));
@@ -369,7 +375,10 @@ fn describe(status: std::process::ExitStatus) -> String {
 }
 
 /// Copies the function's output line by line to the watchdog's, prefixed with the stream's name.
-fn relay(name: &'static str, pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static) {
+fn relay(
+    name: &'static str,
+    pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
     log!("Started logging: {name} from function.");
     tokio::spawn(async move {
         let mut lines = tokio::io::BufReader::new(pipe).lines();
@@ -383,5 +392,5 @@ fn relay(name: &'static str, pipe: impl tokio::io::AsyncRead + Unpin + Send + 's
                 log!("{name}: {line}");
             }
         }
-    });
+    })
 }
