@@ -331,6 +331,7 @@ impl Application {
             );
         }
         let reconciler = tokio::spawn(crate::release::reconcile::run(self.state.releaser.clone()));
+        let watcher = tokio::spawn(crate::release::watch::run(self.state.releaser.clone()));
         tracing::info!(%address, "lmnop is listening");
         let limits = http::server::Limits {
             header_timeout: self.state.config.header_timeout,
@@ -339,6 +340,7 @@ impl Application {
         http::server::serve(self.listener, self.router, limits, shutdown).await?;
         hooks.abort();
         reconciler.abort();
+        watcher.abort();
         self.state.db.close().await;
         tracing::info!("lmnop stopped");
         Ok(())

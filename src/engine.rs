@@ -59,6 +59,37 @@ impl std::fmt::Display for DockerHost {
     }
 }
 
+/// The engine this process talks to, for messages (set when its [`Engine`] is made).
+static HOST_FOR_MESSAGES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// An engine call's failure as a person reads it: one that never reached the engine names the
+/// engine's address and what to do; any other is the engine's own answer.
+pub struct EngineFailure<'a>(pub &'a bollard::errors::Error);
+
+impl std::fmt::Display for EngineFailure<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use bollard::errors::Error;
+        let unreached = matches!(
+            self.0,
+            Error::HyperLegacyError { .. }
+                | Error::IOError { .. }
+                | Error::RequestTimeoutError
+                | Error::SocketNotFoundError(_)
+                | Error::HyperResponseError { .. }
+        );
+        if unreached {
+            let host = HOST_FOR_MESSAGES.get().map_or("its socket", String::as_str);
+            write!(
+                f,
+                "cannot reach the Docker engine at {host} ({}); start it or point DOCKER_HOST at it",
+                self.0
+            )
+        } else {
+            write!(f, "the Docker engine failed: {}", self.0)
+        }
+    }
+}
+
 /// Why the engine could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -77,6 +108,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(host: DockerHost) -> Self {
+        let _ = HOST_FOR_MESSAGES.set(host.to_string());
         Self {
             host,
             client: OnceCell::new(),

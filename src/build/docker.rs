@@ -15,7 +15,7 @@ pub enum BuildError {
     #[error("{0}")]
     Step(String),
     /// The engine could not be reached or broke off.
-    #[error("the Docker engine failed: {0}")]
+    #[error("{}", crate::engine::EngineFailure(.0))]
     Engine(bollard::errors::Error),
     /// The build ended without naming an image.
     #[error("the build ended without producing an image")]

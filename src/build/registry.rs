@@ -19,7 +19,7 @@ pub enum PushError {
     /// The registry refused or broke off; the message is the engine's.
     #[error("{0}")]
     Refused(String),
-    #[error("the Docker engine failed: {0}")]
+    #[error("{}", crate::engine::EngineFailure(.0))]
     Engine(bollard::errors::Error),
     #[error("the registry accepted {0} but named no digest for it")]
     NoDigest(String),

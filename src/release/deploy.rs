@@ -100,7 +100,17 @@ pub async fn release(
             }
             unfinished.release = None;
             out.error(&format!("{} failed: {failure}", failure.step()));
-            if function.current_release_id.is_some() {
+            let engine_down =
+                tokio::time::timeout(std::time::Duration::from_secs(1), state.runtime.ping())
+                    .await
+                    .map_or(true, |answer| answer.is_err());
+            if engine_down && function.current_release_id.is_some() {
+                out.hint(&format!(
+                    "the Docker engine does not answer, so nothing serves {} until it is back; \
+                     lmnop then starts the current release again",
+                    push.function
+                ));
+            } else if function.current_release_id.is_some() {
                 out.hint(&format!(
                     "the previous release keeps serving; the full log is kept with {} v{}",
                     push.function, release.number

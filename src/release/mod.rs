@@ -11,6 +11,7 @@ pub mod reconcile;
 mod stale;
 pub mod switch;
 mod validate;
+pub mod watch;
 
 pub use crate::git::output::{Output, Step, format_duration};
 pub use crate::git::receive::{Push, Quarantine, RefUpdate, Verdict, short_id};

@@ -74,6 +74,8 @@ async fn pass(releaser: &Releaser) {
 /// current release yet) is left alone, and one that finished a moment ago is seen as it left
 /// things.
 pub async fn reconcile(releaser: &Releaser) -> anyhow::Result<Report> {
+    // Before anything starts: no route may point at what is not its function's container.
+    releaser.runtime.prune_routes(None).await?;
     let mut functions: BTreeMap<String, usize> = releases::serving(&releaser.db)
         .await?
         .into_iter()
@@ -99,7 +101,7 @@ pub async fn reconcile(releaser: &Releaser) -> anyhow::Result<Report> {
 }
 
 /// One function of a pass, under its push lock.
-async fn one(releaser: &Releaser, function: String, replicas: usize) -> anyhow::Result<Report> {
+pub async fn one(releaser: &Releaser, function: String, replicas: usize) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let Some(_held) = releaser.push_locks.try_lock(&function) else {
         return Ok(report);

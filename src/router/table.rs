@@ -97,6 +97,11 @@ impl Retired {
         self.timeout
     }
 
+    /// The backends taken out.
+    pub fn backends_taken(&self) -> Vec<Backend> {
+        self.backends.iter().map(|(backend, _)| *backend).collect()
+    }
+
     /// Requests still being answered by the retired backends.
     pub fn in_flight(&self) -> usize {
         self.backends
@@ -213,6 +218,37 @@ impl RouteTable {
             },
             route.timeout,
         ))
+    }
+
+    /// The functions that have a route.
+    pub fn functions(&self) -> Vec<String> {
+        self.routes
+            .read()
+            .expect("the route table is never poisoned")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Takes the backends of `function` that `keep` refuses out of the table (the others keep
+    /// their in-flight counts); they are returned to be drained.
+    pub fn retain(&self, function: &str, keep: impl Fn(&Backend) -> bool) -> Retired {
+        let current = self
+            .routes
+            .read()
+            .expect("the route table is never poisoned")
+            .get(function)
+            .cloned();
+        let Some(route) = current else {
+            return Retired::default();
+        };
+        let kept: Vec<Backend> = route
+            .backends
+            .iter()
+            .map(|(backend, _)| *backend)
+            .filter(|backend| keep(backend))
+            .collect();
+        self.set(function, kept, route.timeout)
     }
 
     /// What serves `function` now.

@@ -43,7 +43,7 @@ const STOP_GRACE_SECONDS: i32 = 10;
 /// Why containers could not be run.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    #[error("the Docker engine failed: {0}")]
+    #[error("{}", crate::engine::EngineFailure(.0))]
     Engine(bollard::errors::Error),
     #[error("container {0} has no address on its network")]
     NoAddress(String),
@@ -355,6 +355,45 @@ pub async fn remove(docker: &Docker, instances: &[Instance]) {
 /// Every container this installation runs, running or not.
 pub async fn list(docker: &Docker, instance: &str) -> Result<Vec<Instance>, RuntimeError> {
     list_labelled(docker, instance, FUNCTION_LABEL.to_owned()).await
+}
+
+/// The IP addresses of this installation's running containers, by function: what a route may
+/// point at.
+pub async fn running_ips(
+    docker: &Docker,
+    instance: &str,
+) -> Result<HashMap<String, std::collections::HashSet<std::net::IpAddr>>, RuntimeError> {
+    let filters = HashMap::from([
+        ("label", vec![format!("{INSTANCE_LABEL}={instance}")]),
+        ("status", vec!["running".to_owned()]),
+    ]);
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .filters(&filters)
+                .build(),
+        ))
+        .await?;
+    let mut ips: HashMap<String, std::collections::HashSet<std::net::IpAddr>> = HashMap::new();
+    for container in containers {
+        let Some(function) = container
+            .labels
+            .as_ref()
+            .and_then(|labels| labels.get(FUNCTION_LABEL))
+            .cloned()
+        else {
+            continue;
+        };
+        let addresses = container
+            .network_settings
+            .and_then(|settings| settings.networks)
+            .into_iter()
+            .flat_map(|networks| networks.into_values())
+            .filter_map(|network| network.ip_address)
+            .filter_map(|ip| ip.parse::<std::net::IpAddr>().ok());
+        ips.entry(function).or_default().extend(addresses);
+    }
+    Ok(ips)
 }
 
 /// The containers this installation runs for `function`, running or not.

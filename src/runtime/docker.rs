@@ -2,7 +2,7 @@
 //! switch (new containers healthy before the router moves, old ones stopped once the requests
 //! they were answering are done).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::containers::{self, Deployment, Instance, RuntimeError};
@@ -256,6 +256,67 @@ impl DockerRuntime {
                 tracing::warn!(%error, "cannot remove the reverted release; the reconciler will")
             }
         }
+    }
+
+    /// See [`super::Runtime::prune_routes`].
+    pub async fn prune_routes(&self, only: Option<&str>) -> Result<usize, RuntimeError> {
+        let docker = self.client().await.map_err(RuntimeError::Unreachable)?;
+        let running = containers::running_ips(&docker, &self.instance).await?;
+        let mut pruned = 0;
+        let functions = match only {
+            Some(function) => vec![function.to_owned()],
+            None => self.routes.functions(),
+        };
+        for function in functions {
+            let own = running.get(&function);
+            let retired = self.routes.retain(&function, |backend| match backend {
+                crate::router::Backend::Replica(address) => {
+                    own.is_some_and(|ips| ips.contains(&address.ip()))
+                }
+            });
+            if !retired.backends_taken().is_empty() {
+                tracing::warn!(function, backends = ?retired.backends_taken(), "took backends that are no container of the function out of its route");
+                pruned += retired.backends_taken().len();
+            }
+        }
+        Ok(pruned)
+    }
+
+    /// A stream of the functions whose containers die or go, as the engine reports it; it
+    /// ends when the engine's stream does (the engine stopped or restarted).
+    pub async fn watch(
+        &self,
+    ) -> Result<
+        futures_util::stream::BoxStream<'static, Result<Option<String>, bollard::errors::Error>>,
+        EngineError,
+    > {
+        use futures_util::StreamExt;
+        let docker = self.client().await?;
+        let filters = HashMap::from([
+            ("type", vec!["container".to_owned()]),
+            (
+                "label",
+                vec![format!("{}={}", containers::INSTANCE_LABEL, self.instance)],
+            ),
+            (
+                "event",
+                vec!["die".to_owned(), "destroy".to_owned(), "stop".to_owned()],
+            ),
+        ]);
+        let options = bollard::query_parameters::EventsOptionsBuilder::new()
+            .filters(&filters)
+            .build();
+        Ok(docker
+            .events(Some(options))
+            .map(|event| {
+                event.map(|event| {
+                    event
+                        .actor
+                        .and_then(|actor| actor.attributes)
+                        .and_then(|attributes| attributes.get(containers::FUNCTION_LABEL).cloned())
+                })
+            })
+            .boxed())
     }
 
     /// See [`super::Runtime::scale`].

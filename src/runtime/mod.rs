@@ -148,6 +148,35 @@ impl Runtime {
         }
     }
 
+    /// Takes every backend out of the router that is not a running container of its own
+    /// function (after an engine restart, an address the router knew may belong to another
+    /// function's new container). Returns how many went. `only` limits it to one function.
+    pub async fn prune_routes(&self, only: Option<&str>) -> Result<usize, RuntimeError> {
+        match self {
+            Self::Docker(docker) => docker.prune_routes(only).await,
+            Self::Fake(_) => Ok(0),
+        }
+    }
+
+    /// The functions whose containers die or go, as they do (docker); `None` when the runtime
+    /// has nothing to watch.
+    pub async fn watch(
+        &self,
+    ) -> Result<
+        Option<
+            futures_util::stream::BoxStream<
+                'static,
+                Result<Option<String>, bollard::errors::Error>,
+            >,
+        >,
+        crate::engine::EngineError,
+    > {
+        match self {
+            Self::Docker(docker) => docker.watch().await.map(Some),
+            Self::Fake(_) => Ok(None),
+        }
+    }
+
     /// Whether what runs the functions answers (the fake one always does).
     pub async fn ping(&self) -> Result<(), crate::engine::EngineError> {
         match self {

@@ -4,11 +4,13 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::Request;
 
-use crate::support::{TestApp, spawn_app_with};
+use crate::support::{TestApp, spawn_fake_app_with};
 
 /// An upstream that answers `WHO METHOD PATH?QUERY` and the headers that matter here.
 async fn echo(who: &'static str) -> SocketAddr {
@@ -50,18 +52,36 @@ async fn echo(who: &'static str) -> SocketAddr {
     address
 }
 
-/// An upstream that answers `answer` after `delay`.
-async fn slow(delay: Duration, answer: &'static str) -> SocketAddr {
+/// An upstream that answers `answer` after `delay`, and the number of requests that reached it.
+async fn slow(delay: Duration, answer: &'static str) -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = listener.local_addr().expect("address");
-    let app = axum::Router::new().fallback(move || async move {
-        tokio::time::sleep(delay).await;
-        answer
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new().fallback({
+        let arrived = arrived.clone();
+        move || {
+            arrived.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(delay).await;
+                answer
+            }
+        }
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
-    address
+    (address, arrived)
+}
+
+/// Waits until `arrived` counts a request (at most 10 s).
+async fn until_arrived(arrived: &AtomicUsize) {
+    for _ in 0..1000 {
+        if arrived.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the request never reached the upstream");
 }
 
 /// Sends `request` as bytes and returns (status, body).
@@ -121,7 +141,7 @@ async fn http_1_0() -> SocketAddr {
 }
 
 async fn router_app() -> TestApp {
-    let app = spawn_app_with(|config| config.apps_domain = Some("apps.test".to_owned())).await;
+    let app = spawn_fake_app_with(|config| config.apps_domain = Some("apps.test".to_owned())).await;
     let _ = app.state.routes.set(
         "echo",
         vec![echo("echo").await],
@@ -383,7 +403,7 @@ async fn an_ambiguous_host_is_refused_before_anything_runs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lmnop_s_own_host_under_the_apps_domain_is_never_a_function_s() {
-    let app = spawn_app_with(|config| {
+    let app = spawn_fake_app_with(|config| {
         config.apps_domain = Some("apps.test".to_owned());
         config.public_url = Some("http://LMNOP.apps.test:8000".to_owned());
     })
@@ -407,7 +427,7 @@ async fn a_request_past_the_function_s_timeout_is_a_504_naming_the_setting() {
     let app = router_app().await;
     let _ = app.state.routes.set(
         "sleepy",
-        vec![slow(Duration::from_secs(5), "late").await],
+        vec![slow(Duration::from_secs(5), "late").await.0],
         Duration::from_secs(1),
     );
     let started = std::time::Instant::now();
@@ -445,11 +465,11 @@ async fn expect_100_continue_is_answered_by_the_router_and_not_passed_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_switch_waits_for_the_requests_the_old_backend_is_answering() {
     let app = router_app().await;
-    let _ = app.state.routes.set(
-        "drain",
-        vec![slow(Duration::from_secs(2), "old").await],
-        Duration::from_secs(30),
-    );
+    let (old, arrived) = slow(Duration::from_secs(2), "old").await;
+    let _ = app
+        .state
+        .routes
+        .set("drain", vec![old], Duration::from_secs(30));
     let url = app.url("/function/drain/");
     let in_flight = tokio::spawn(async move {
         let response = reqwest::get(url).await.expect("answers");
@@ -458,10 +478,10 @@ async fn a_switch_waits_for_the_requests_the_old_backend_is_answering() {
             response.text().await.expect("body"),
         )
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_arrived(&arrived).await;
     let retired = app.state.routes.set(
         "drain",
-        vec![slow(Duration::ZERO, "new").await],
+        vec![slow(Duration::ZERO, "new").await.0],
         Duration::from_secs(30),
     );
     assert_eq!(
@@ -487,14 +507,14 @@ async fn a_switch_waits_for_the_requests_the_old_backend_is_answering() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_drain_gives_up_once_the_function_s_timeout_has_passed() {
     let app = router_app().await;
-    let _ = app.state.routes.set(
-        "stuck",
-        vec![slow(Duration::from_secs(30), "never").await],
-        Duration::from_secs(1),
-    );
+    let (stuck, arrived) = slow(Duration::from_secs(30), "never").await;
+    let _ = app
+        .state
+        .routes
+        .set("stuck", vec![stuck], Duration::from_secs(1));
     let url = app.url("/function/stuck/");
     let in_flight = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_arrived(&arrived).await;
     let retired = app.state.routes.clear("stuck");
     let started = std::time::Instant::now();
     retired.drained().await;
