@@ -16,29 +16,30 @@ pub async fn show_health(State(state): State<AppState>) -> (StatusCode, String) 
         tokio::time::timeout(LIMIT, state.db.ping()),
         tokio::time::timeout(LIMIT, state.runtime.ping()),
     );
-    let mut down = Vec::new();
-    match db {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "health check: the database does not answer");
-            down.push("database: does not answer");
-        }
-        Err(_) => {
-            tracing::warn!("health check: the database gave no answer within {LIMIT:?}");
-            down.push("database: does not answer");
-        }
-    }
-    match engine {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "health check: the engine does not answer");
-            down.push("engine: does not answer");
-        }
-        Err(_) => {
-            tracing::warn!("health check: the engine gave no answer within {LIMIT:?}");
-            down.push("engine: does not answer");
-        }
-    }
+    let down: Vec<&str> = [
+        (
+            "database",
+            db.map(|answer| answer.map_err(|e| e.to_string())),
+        ),
+        (
+            "engine",
+            engine.map(|answer| answer.map_err(|e| e.to_string())),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(part, answer)| {
+        let why = match answer {
+            Ok(Ok(())) => return None,
+            Ok(Err(error)) => error,
+            Err(_) => format!("no answer within {LIMIT:?}"),
+        };
+        tracing::warn!(part, why, "health check: a part does not answer");
+        Some(match part {
+            "database" => "database: does not answer",
+            _ => "engine: does not answer",
+        })
+    })
+    .collect();
     if down.is_empty() {
         (StatusCode::OK, "ok\n".to_owned())
     } else {

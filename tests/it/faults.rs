@@ -62,18 +62,21 @@ impl Poller {
     }
 }
 
-/// A first push that deploys v1, answering "one (v1)"; its commit.
+/// A server on the fake seams whose database is a PostgreSQL server of the test's own.
+async fn app_on_private_postgres() -> Option<(PrivatePostgres, TestApp)> {
+    let postgres = PrivatePostgres::start()?;
+    let url = postgres.url();
+    let app = spawn_fake_app_with(|config| {
+        config.database = lmnop::config::DatabaseConfig {
+            url: lmnop::domain::Secret::new(url),
+        };
+    })
+    .await;
+    Some((postgres, app))
+}
+
 async fn first_release(app: &TestApp, work: &WorkTree, name: &str) -> String {
-    python_function(work, "one", "");
-    let v1 = work.commit("v1");
-    let push = work.git(&["push", &app.admin_url(name), "main"]);
-    assert!(push.ok, "{}", push.stderr);
-    assert!(
-        push.stderr.contains(&format!("success: {name} v1 is live")),
-        "{}",
-        push.stderr
-    );
-    v1
+    crate::pipeline::first_release(app, work, name, "").await
 }
 
 /// The function's releases as the API shows them, newest first.
@@ -153,16 +156,9 @@ async fn a_branch_git_cannot_update_keeps_the_previous_release_serving() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_that_stops_mid_build_keeps_the_previous_release_serving() {
-    let Some(postgres) = PrivatePostgres::start() else {
+    let Some((postgres, app)) = app_on_private_postgres().await else {
         return;
     };
-    let url = postgres.url();
-    let app = spawn_fake_app_with(|config| {
-        config.database = lmnop::config::DatabaseConfig {
-            url: lmnop::domain::Secret::new(url),
-        };
-    })
-    .await;
     let tmp = tempfile::tempdir().expect("tmp");
     let work = WorkTree::new(tmp.path(), "work");
     let v1 = first_release(&app, &work, "unrecorded").await;
@@ -315,16 +311,9 @@ async fn after_a_restart_functions_answer_from_the_first_request_and_leftovers_a
 
 #[tokio::test(flavor = "multi_thread")]
 async fn healthz_says_within_a_second_that_the_database_does_not_answer() {
-    let Some(postgres) = PrivatePostgres::start() else {
+    let Some((postgres, app)) = app_on_private_postgres().await else {
         return;
     };
-    let url = postgres.url();
-    let app = spawn_fake_app_with(|config| {
-        config.database = lmnop::config::DatabaseConfig {
-            url: lmnop::domain::Secret::new(url),
-        };
-    })
-    .await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
         .build()

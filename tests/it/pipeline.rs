@@ -43,8 +43,8 @@ fn served_branch(work: &WorkTree, app: &TestApp, name: &str) -> Option<String> {
     )
 }
 
-/// A first push that deploys v1, answering "one".
-async fn first_release(app: &TestApp, work: &WorkTree, name: &str, extra_yml: &str) -> String {
+/// A first push that deploys v1, answering "one (v1)"; its commit.
+pub async fn first_release(app: &TestApp, work: &WorkTree, name: &str, extra_yml: &str) -> String {
     python_function(work, "one", extra_yml);
     let v1 = work.commit("v1");
     let push = work.git(&["push", &app.admin_url(name), "main"]);
