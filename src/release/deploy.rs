@@ -1,7 +1,9 @@
-//! Build and deploy steps of a deploy-branch push: record a release, build (or reuse) the image,
-//! push it to the registry when one is set, start the new containers, wait until they answer,
-//! switch traffic, stop the old ones. Any failure leaves the previous release serving and the
-//! release marked failed with its log; so does a push the pusher abandons half-way.
+//! Build and deploy steps of a deploy-branch push, in the pre-receive hook: record a release,
+//! build (or reuse) the image, push it to the registry when one is set, start the new
+//! containers and wait until they answer. The release is then left staged for git's ref
+//! update (see [`super::switch`]), which records it current and moves traffic. Any failure
+//! leaves the previous release serving and the release marked failed with its log; so does a
+//! push the pusher abandons half-way.
 
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -310,10 +310,13 @@ async fn after_a_restart_functions_answer_from_the_first_request_and_leftovers_a
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn healthz_says_within_a_second_that_the_database_does_not_answer() {
+async fn a_database_that_stops_while_idle_changes_nothing_that_serves() {
     let Some((postgres, app)) = app_on_private_postgres().await else {
         return;
     };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    first_release(&app, &work, "idle").await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
         .build()
@@ -324,7 +327,10 @@ async fn healthz_says_within_a_second_that_the_database_does_not_answer() {
         .await
         .expect("answers");
     assert_eq!(health.status(), 200);
+
+    let poller = Poller::start(&app, "idle", "one (v1)\n");
     postgres.stop();
+    // /healthz says so within a second (the client would give up at 3 s).
     let health = client
         .get(app.url("/healthz"))
         .send()
@@ -335,6 +341,151 @@ async fn healthz_says_within_a_second_that_the_database_does_not_answer() {
         health.text().await.expect("text"),
         "database: does not answer\n"
     );
+    // A reconcile pass fails and touches nothing.
+    let routes = app.state.routes.backends("idle");
+    assert!(
+        lmnop::release::reconcile::reconcile(&app.state.releaser)
+            .await
+            .is_err()
+    );
+    assert_eq!(app.state.routes.backends("idle"), routes);
+    poller.assert_steady().await;
+
+    // Back again, everything works as before.
     postgres.resume();
+    let mut status = 0;
+    for _ in 0..50 {
+        status = client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .map_or(0, |r| r.status().as_u16());
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 200);
+    python_function(&work, "two", "");
+    work.commit("v2");
+    let push = work.git(&["push", &app.admin_url("idle"), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("success: idle v2 is live"),
+        "{}",
+        push.stderr
+    );
+    app.stop().await;
+}
+
+/// A small tmpfs mounted at a directory of the test's own (lmnop's tests run as root).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("mount runs");
+        assert!(
+            mounted.status.success(),
+            "mounting a tmpfs needs root, as scripts/test runs the tests: {mounted:?}"
+        );
+        Self { dir }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Writes zeros until the disk is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.path().join("filler")).expect("filler");
+        let chunk = vec![0u8; 64 * 1024];
+        while filler.write_all(&chunk).is_ok() {}
+        let _ = filler.flush();
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.path().join("filler")).expect("rm filler");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_data_directory_keeps_the_previous_release_serving() {
+    // The repositories live on a small disk that fills up while the new release builds: git
+    // has the objects, but cannot write the branch's new value.
+    let disk = SmallDisk::mount("32m");
+    let data_dir = disk.path().join("data");
+    let app = spawn_fake_app_with(|config| {
+        // The database stays where it was (off the small disk): only git's writes fail.
+        use std::os::unix::fs::DirBuilderExt;
+        let original = config.data_dir.repos();
+        let original = original.parent().expect("the data directory");
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(original)
+            .expect("the database's directory");
+        config.data_dir = lmnop::store::DataDir::new(&data_dir).expect("absolute");
+    })
+    .await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    let v1 = first_release(&app, &work, "full").await;
+
+    let poller = Poller::start(&app, "full", "one (v1)\n");
+    python_function(&work, "two", "");
+    work.write(lmnop::build::builder::FAKE_SLOW_FILE, "3\n");
+    work.commit("v2, while the disk fills");
+    let disk = Arc::new(disk);
+    let filler = {
+        let disk = disk.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            disk.fill();
+        })
+    };
+    let push = work.git(&["push", &app.admin_url("full"), "main"]);
+    filler.join().expect("filled");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    poller.assert_steady().await;
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(!push.stderr.contains("success:"), "{}", push.stderr);
+    disk.free();
+    assert_eq!(branch(&work, &app, "full"), Some(v1));
+    let recorded = releases(&app, "full").await;
+    assert_eq!(recorded[0]["number"], 2);
+    assert_eq!(recorded[0]["status"], "failed", "{recorded:?}");
+    assert!(
+        recorded[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("git did not update refs/heads/main")),
+        "{recorded:?}"
+    );
+    assert_eq!(recorded[1]["status"], "deployed");
+
+    // With room again, the next push deploys.
+    let push = work.git(&["push", &app.admin_url("full"), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("success: full v3 is live"),
+        "{}",
+        push.stderr
+    );
     app.stop().await;
 }
