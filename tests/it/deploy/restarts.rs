@@ -143,8 +143,18 @@ async fn wait_for(url: &str, expected: &str) -> bool {
     false
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn killing_lmnop_during_a_deploy_leaves_one_serving_release_and_no_orphans() {
+/// Where a push is when lmnop is killed.
+#[derive(Clone, Copy, Debug)]
+enum KillPoint {
+    /// v2's build runs (its `initialize` sleeps).
+    Build,
+    /// v2's container runs but does not answer yet (its entrypoint sleeps first).
+    HealthWait,
+}
+
+/// Serves v1 from a `lmnop serve` process, kills it with SIGKILL at `point` of v2's push, starts
+/// it again, and checks that v1 serves, v2 is failed, and only v1's container is left.
+async fn killed_at(point: KillPoint) {
     if !need(Part::Docker, docker_available().await, "no engine answers") {
         return;
     }
@@ -159,40 +169,56 @@ async fn killing_lmnop_during_a_deploy_leaves_one_serving_release_and_no_orphans
     );
 
     let name = unique("killed");
-
     let _leftovers = Leftovers(name.clone());
     let url = format!("http://admin:{ADMIN_PASSWORD}@127.0.0.1:{port}/scm/{name}");
     let tmp = tempfile::tempdir().expect("tmp");
     let work = WorkTree::new(tmp.path(), "work");
     work.write("build-id.txt", &name);
     python_function(&work, "v1 answers", "");
+    work.write("function/build-id.txt", &name);
     work.commit("v1");
     let push = work.git(&["push", &url, "main"]);
     assert!(push.ok, "{}", push.stderr);
 
-    // v2 builds slowly; kill lmnop in the middle of it.
-    work.write("function/initialize", "sleep 30\n");
-    python_function(&work, "v2 answers", "");
+    python_function(&work, "v2 answers", "health: {timeout: 60s}\n");
+    match point {
+        KillPoint::Build => {
+            work.write("function/initialize", "sleep 30\n");
+        }
+        KillPoint::HealthWait => {
+            work.write(
+                "function/entrypoint",
+                "#!/bin/sh\nsleep 30\nexec python3 /home/lmnop/function/app.py\n",
+            );
+            crate::deploy_support::make_executable(&work, "function/entrypoint");
+        }
+    }
     work.commit("v2");
     let pusher = {
         let (dir, url) = (work.path.clone(), url.clone());
         std::thread::spawn(move || crate::gitutil::git(&dir, &["push", &url, "main"]))
     };
-    let mut building = false;
-    for _ in 0..300 {
-        let releases = releases_at(&base, &name).await;
-        if releases.first().is_some_and(|r| r["number"] == 2) {
-            building = true;
+    let mut reached = false;
+    for _ in 0..600 {
+        reached = match point {
+            KillPoint::Build => releases_at(&base, &name)
+                .await
+                .first()
+                .is_some_and(|r| r["number"] == 2),
+            KillPoint::HealthWait => containers_of(&name, false).len() == 2,
+        };
+        if reached {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(building, "v2 started");
+    assert!(reached, "v2 reached {point:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     server.kill().expect("kill -9");
     server.wait().expect("reaped");
     let push = pusher.join().expect("pusher");
     assert!(!push.ok, "the interrupted push is not accepted");
+    assert!(!push.stderr.contains("success:"), "{}", push.stderr);
 
     // Start again: v1 serves, v2 is failed, one container is left.
     let mut server = serve_process(&ws, port, &log);
@@ -213,9 +239,27 @@ async fn killing_lmnop_during_a_deploy_leaves_one_serving_release_and_no_orphans
         1,
         "exactly the serving container is left: {ids:?}"
     );
+    let branch = crate::gitutil::ref_id(
+        &crate::gitutil::ls_remote(&work.path, &url),
+        "refs/heads/main",
+    );
+    assert_eq!(
+        branch.as_deref(),
+        Some(releases[1]["commit"].as_str().expect("commit"))
+    );
     server.kill().expect("kill");
     server.wait().expect("reaped");
     remove_containers(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_lmnop_during_a_deploy_leaves_one_serving_release_and_no_orphans() {
+    killed_at(KillPoint::Build).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_lmnop_during_the_health_wait_leaves_one_serving_release_and_no_orphans() {
+    killed_at(KillPoint::HealthWait).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
