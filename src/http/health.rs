@@ -16,29 +16,18 @@ pub async fn show_health(State(state): State<AppState>) -> (StatusCode, String) 
         tokio::time::timeout(LIMIT, state.db.ping()),
         tokio::time::timeout(LIMIT, state.runtime.ping()),
     );
-    let down: Vec<&str> = [
-        (
+    let down: Vec<String> = [
+        down(
             "database",
             db.map(|answer| answer.map_err(|e| e.to_string())),
         ),
-        (
+        down(
             "engine",
             engine.map(|answer| answer.map_err(|e| e.to_string())),
         ),
     ]
     .into_iter()
-    .filter_map(|(part, answer)| {
-        let why = match answer {
-            Ok(Ok(())) => return None,
-            Ok(Err(error)) => error,
-            Err(_) => format!("no answer within {LIMIT:?}"),
-        };
-        tracing::warn!(part, why, "health check: a part does not answer");
-        Some(match part {
-            "database" => "database: does not answer",
-            _ => "engine: does not answer",
-        })
-    })
+    .flatten()
     .collect();
     if down.is_empty() {
         (StatusCode::OK, "ok\n".to_owned())
@@ -48,4 +37,15 @@ pub async fn show_health(State(state): State<AppState>) -> (StatusCode, String) 
             format!("{}\n", down.join("\n")),
         )
     }
+}
+
+/// `part: does not answer` when `answer` is an error or came too late (the log says which).
+fn down<E>(part: &str, answer: Result<Result<(), String>, E>) -> Option<String> {
+    let why = match answer {
+        Ok(Ok(())) => return None,
+        Ok(Err(error)) => error,
+        Err(_) => format!("no answer within {LIMIT:?}"),
+    };
+    tracing::warn!(part, why, "health check: a part does not answer");
+    Some(format!("{part}: does not answer"))
 }

@@ -86,19 +86,13 @@ pub struct Retired {
 }
 
 impl Retired {
-    /// The backends taken out.
-    #[cfg(test)]
-    pub fn backends(&self) -> Vec<Backend> {
-        self.backends.iter().map(|(backend, _)| *backend).collect()
-    }
-
     /// The longest a request to them may take: their route's timeout.
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// The backends taken out.
-    pub fn backends_taken(&self) -> Vec<Backend> {
+    pub fn backends(&self) -> Vec<Backend> {
         self.backends.iter().map(|(backend, _)| *backend).collect()
     }
 

@@ -274,9 +274,10 @@ impl DockerRuntime {
                     own.is_some_and(|ips| ips.contains(&address.ip()))
                 }
             });
-            if !retired.backends_taken().is_empty() {
-                tracing::warn!(function, backends = ?retired.backends_taken(), "took backends that are no container of the function out of its route");
-                pruned += retired.backends_taken().len();
+            let taken = retired.backends();
+            if !taken.is_empty() {
+                tracing::warn!(function, backends = ?taken, "took backends that are no container of the function out of its route");
+                pruned += taken.len();
             }
         }
         Ok(pruned)

@@ -201,12 +201,6 @@ pub struct Staged {
     replicas: StagedReplicas,
 }
 
-impl Staged {
-    pub fn deployment(&self) -> &Deployment {
-        &self.deployment
-    }
-}
-
 #[derive(Debug)]
 enum StagedReplicas {
     Docker(Vec<Instance>),
@@ -218,12 +212,6 @@ enum StagedReplicas {
 pub struct Switched {
     deployment: Deployment,
     away: Away,
-}
-
-impl Switched {
-    pub fn deployment(&self) -> &Deployment {
-        &self.deployment
-    }
 }
 
 #[derive(Debug)]

@@ -79,6 +79,22 @@ async fn first_release(app: &TestApp, work: &WorkTree, name: &str) -> String {
     crate::pipeline::first_release(app, work, name, "").await
 }
 
+/// Pushes `main` (whose build takes a few seconds, see `FAKE_SLOW_FILE`) and brings `fault`
+/// about 1.5 s into it, while the build runs.
+fn push_with_fault_mid_build(
+    work: &WorkTree,
+    url: &str,
+    fault: impl FnOnce() + Send,
+) -> crate::gitutil::GitRun {
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(1500));
+            fault();
+        });
+        work.git(&["push", url, "main"])
+    })
+}
+
 /// The function's releases as the API shows them, newest first.
 async fn releases(app: &TestApp, name: &str) -> Vec<Value> {
     let response = reqwest::Client::new()
@@ -168,16 +184,7 @@ async fn a_database_that_stops_mid_build_keeps_the_previous_release_serving() {
     work.write(lmnop::build::builder::FAKE_SLOW_FILE, "3\n");
     work.commit("v2, built slowly");
     // The database stops while the build runs.
-    let postgres = Arc::new(postgres);
-    let stopper = {
-        let postgres = postgres.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(1500));
-            postgres.stop();
-        })
-    };
-    let push = work.git(&["push", &app.admin_url("unrecorded"), "main"]);
-    stopper.join().expect("stopped");
+    let push = push_with_fault_mid_build(&work, &app.admin_url("unrecorded"), || postgres.stop());
     tokio::time::sleep(Duration::from_millis(300)).await;
     poller.assert_steady().await;
     assert!(!push.ok, "{}", push.stderr);
@@ -452,16 +459,7 @@ async fn a_full_data_directory_keeps_the_previous_release_serving() {
     python_function(&work, "two", "");
     work.write(lmnop::build::builder::FAKE_SLOW_FILE, "3\n");
     work.commit("v2, while the disk fills");
-    let disk = Arc::new(disk);
-    let filler = {
-        let disk = disk.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(1500));
-            disk.fill();
-        })
-    };
-    let push = work.git(&["push", &app.admin_url("full"), "main"]);
-    filler.join().expect("filled");
+    let push = push_with_fault_mid_build(&work, &app.admin_url("full"), || disk.fill());
     tokio::time::sleep(Duration::from_millis(300)).await;
     poller.assert_steady().await;
     assert!(!push.ok, "{}", push.stderr);

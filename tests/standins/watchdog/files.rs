@@ -11,7 +11,7 @@ use bytes::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 
-use crate::{Incoming2, Reply, empty, text};
+use crate::{Reply, RequestBody, empty, text};
 
 pub struct FileServer {
     root: PathBuf,
@@ -24,7 +24,7 @@ impl FileServer {
         }
     }
 
-    pub async fn serve(&self, request: &Request<Incoming2>) -> Reply {
+    pub async fn serve(&self, request: &Request<RequestBody>) -> Reply {
         let Some(decoded) = percent_decode(request.uri().path()) else {
             let mut reply = text(
                 StatusCode::BAD_REQUEST,
@@ -134,7 +134,11 @@ fn redirect(location: &str, query: Option<&str>) -> Reply {
 }
 
 /// The file's bytes, its type, and a single byte range if one was asked for.
-fn content_reply(request: &Request<Incoming2>, file: &std::path::Path, content: Vec<u8>) -> Reply {
+fn content_reply(
+    request: &Request<RequestBody>,
+    file: &std::path::Path,
+    content: Vec<u8>,
+) -> Reply {
     let kind = file
         .extension()
         .and_then(|e| e.to_str())
@@ -243,7 +247,7 @@ fn set_last_modified(reply: &mut Reply, modified: Option<SystemTime>) {
     }
 }
 
-fn not_modified(request: &Request<Incoming2>, modified: Option<SystemTime>) -> bool {
+fn not_modified(request: &Request<RequestBody>, modified: Option<SystemTime>) -> bool {
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return false;
     }

@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -15,7 +14,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::{EXPECT_CONTINUE_TIMEOUT, Incoming2, Reply, empty, log};
+use crate::{EXPECT_CONTINUE_TIMEOUT, Reply, RequestBody, empty, log};
 
 /// Go's response writer holds this much back before it starts sending a body chunked.
 const BUFFER_BEFORE_CHUNKING: usize = 2048;
@@ -25,7 +24,7 @@ pub struct Runner {
     exec_timeout: Duration,
     buffer_body: bool,
     client: reqwest::Client,
-    pid: Mutex<Option<u32>>,
+    pid: Option<u32>,
 }
 
 const HOP_BY_HOP: [HeaderName; 5] = [
@@ -88,19 +87,21 @@ impl Runner {
             exec_timeout: config.exec_timeout,
             buffer_body: config.buffer_http,
             client,
-            pid: Mutex::new(pid),
+            pid,
         })
     }
 
     /// Passes SIGTERM on to the function process, at once.
     pub fn terminate(&self) {
-        let pid = self.pid.lock().map(|pid| *pid).unwrap_or(None);
-        if let Some(pid) = pid.and_then(|pid| rustix::process::Pid::from_raw(pid as i32)) {
+        if let Some(pid) = self
+            .pid
+            .and_then(|pid| rustix::process::Pid::from_raw(pid as i32))
+        {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         }
     }
 
-    pub async fn run(&self, request: Request<Incoming2>) -> Reply {
+    pub async fn run(&self, request: Request<RequestBody>) -> Reply {
         let started = Instant::now();
         let target = request
             .uri()

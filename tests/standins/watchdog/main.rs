@@ -46,7 +46,7 @@ use config::{Config, Mode};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Reply = Response<UnsyncBoxBody<Bytes, BoxError>>;
-pub type Incoming2 = Deadline<Incoming>;
+pub type RequestBody = Deadline<Incoming>;
 
 /// Prints a line the way Go's `log` package does: `2006/01/02 15:04:05 message`.
 #[macro_export]
@@ -242,7 +242,7 @@ impl Watchdog {
         }
     }
 
-    async fn function(&self, request: Request<Incoming2>) -> Reply {
+    async fn function(&self, request: Request<RequestBody>) -> Reply {
         match &self.handler {
             Handler::Http(runner) => runner.run(request).await,
             Handler::Static(files) => files.serve(&request).await,
@@ -263,7 +263,7 @@ impl Watchdog {
         }
     }
 
-    async fn ready(&self, mut request: Request<Incoming2>) -> Reply {
+    async fn ready(&self, mut request: Request<RequestBody>) -> Reply {
         if request.method() != Method::GET {
             return empty(StatusCode::METHOD_NOT_ALLOWED);
         }
