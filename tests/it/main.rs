@@ -14,6 +14,7 @@ mod deploy_concurrency;
 mod deploy_support;
 mod doctor;
 mod faults;
+mod frozen_proxy;
 mod functions_api;
 mod git;
 mod git_hostile;

@@ -10,8 +10,9 @@ use crate::deploy_support::{
 use crate::gitutil::WorkTree;
 use crate::support::{
     ADMIN_PASSWORD, Part, TestApp, Workspace, docker_available, free_port, function_detail_at,
-    need, releases_at, statuses,
+    need, releases_at, statuses, test_registry,
 };
+use crate::frozen_proxy::FreezableProxy;
 
 /// A deploy server serving the Python function `prefix-…` ("still here"); returns the app,
 /// the function's name and what removes its containers and images at the end.
@@ -113,9 +114,15 @@ async fn a_function_whose_containers_are_gone_is_started_again_by_the_reconciler
 }
 
 /// `lmnop serve` as a process of its own, so it can be killed.
-fn serve_process(ws: &Workspace, port: u16, log: &std::path::Path) -> std::process::Child {
+fn serve_process(
+    ws: &Workspace,
+    port: u16,
+    log: &std::path::Path,
+    env: &[(&str, String)],
+) -> std::process::Child {
     ws.lmnop()
         .arg("serve")
+        .envs(env.iter().map(|(key, value)| (key, value)))
         .env("LMNOP_LISTEN", format!("127.0.0.1:{port}"))
         .env("LMNOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env(
@@ -148,6 +155,8 @@ async fn wait_for(url: &str, expected: &str) -> bool {
 enum KillPoint {
     /// v2's build runs (its `initialize` sleeps).
     Build,
+    /// v2's image is being pushed to a registry that hangs.
+    RegistryPush,
     /// v2's container runs but does not answer yet (its entrypoint sleeps first).
     HealthWait,
 }
@@ -158,10 +167,27 @@ async fn killed_at(point: KillPoint) {
     if !need(Part::Docker, docker_available().await, "no engine answers") {
         return;
     }
+    // For the registry push, a registry of the test's own in front of the real one, so that it
+    // can hang without touching other tests.
+    let mut proxy: Option<FreezableProxy> = None;
+    let mut env = Vec::new();
+    if let KillPoint::RegistryPush = point {
+        let (registry, answers) = test_registry().await;
+        if !need(
+            Part::Registry,
+            answers,
+            &format!("nothing answers at {registry}/v2/"),
+        ) {
+            return;
+        }
+        let front = FreezableProxy::start(registry.parse().expect("registry address")).await;
+        env.push(("LMNOP_REGISTRY", format!("{}/lmnop-test", front.address)));
+        proxy = Some(front);
+    }
     let ws = Workspace::new().await;
     let port = free_port();
     let log = ws.dir.path().join("serve.log");
-    let mut server = serve_process(&ws, port, &log);
+    let mut server = serve_process(&ws, port, &log, &env);
     let base = format!("http://127.0.0.1:{port}");
     assert!(
         wait_for(&format!("{base}/healthz"), "ok\n").await,
@@ -185,6 +211,11 @@ async fn killed_at(point: KillPoint) {
         KillPoint::Build => {
             work.write("function/initialize", "sleep 30\n");
         }
+        KillPoint::RegistryPush => {
+            // A layer v1 did not have, so v2's push has something to upload.
+            work.write("function/v2.txt", "v2");
+            proxy.as_ref().expect("proxy").freeze();
+        }
         KillPoint::HealthWait => {
             work.write(
                 "function/entrypoint",
@@ -205,6 +236,7 @@ async fn killed_at(point: KillPoint) {
                 .await
                 .first()
                 .is_some_and(|r| r["number"] == 2),
+            KillPoint::RegistryPush => proxy.as_ref().is_some_and(|p| p.held() > 0),
             KillPoint::HealthWait => containers_of(&name, false).len() == 2,
         };
         if reached {
@@ -220,8 +252,12 @@ async fn killed_at(point: KillPoint) {
     assert!(!push.ok, "the interrupted push is not accepted");
     assert!(!push.stderr.contains("success:"), "{}", push.stderr);
 
-    // Start again: v1 serves, v2 is failed, one container is left.
-    let mut server = serve_process(&ws, port, &log);
+    // Start again (the registry answering again): v1 serves, v2 is failed, one container is
+    // left.
+    if let Some(proxy) = &proxy {
+        proxy.thaw();
+    }
+    let mut server = serve_process(&ws, port, &log, &env);
     assert!(
         wait_for(&format!("{base}/function/{name}"), "v1 answers\n").await,
         "v1 serves after the restart: {}",
@@ -255,6 +291,11 @@ async fn killed_at(point: KillPoint) {
 #[tokio::test(flavor = "multi_thread")]
 async fn killing_lmnop_during_a_deploy_leaves_one_serving_release_and_no_orphans() {
     killed_at(KillPoint::Build).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_lmnop_during_the_registry_push_leaves_one_serving_release_and_no_orphans() {
+    killed_at(KillPoint::RegistryPush).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
