@@ -97,6 +97,7 @@ pub async fn run(
         check_data_dir(&store.data_dir),
         check_database(store).await,
         check_docker(docker_host).await,
+        check_git().await,
     ];
     if let Some(registry) = runtime.registry() {
         checks.push(check_registry(registry).await);
@@ -105,6 +106,72 @@ pub async fn run(
         checks.push(check_gateway(gateway).await);
     }
     checks
+}
+
+/// The oldest git whose `reference-transaction` hook lets lmnop move traffic while git holds the
+/// branch's lock.
+const GIT_WITH_REFERENCE_TRANSACTION: (u32, u32) = (2, 28);
+
+async fn check_git() -> Check {
+    const PART: &str = "git";
+    let program = crate::git::service::git_program();
+    let output = tokio::time::timeout(
+        TIMEOUT,
+        tokio::process::Command::new(program)
+            .arg("--version")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await;
+    let version = match output {
+        Ok(Ok(output)) if output.status.success() => {
+            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        }
+        Ok(Ok(output)) => {
+            return Check::failed(
+                PART,
+                format!(
+                    "{} --version failed: {}",
+                    program.display(),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+                "install git (2.28 or newer) on the PATH lmnop runs with",
+            );
+        }
+        Ok(Err(error)) => {
+            return Check::failed(
+                PART,
+                format!("cannot run {}: {error}", program.display()),
+                "install git (2.28 or newer) on the PATH lmnop runs with",
+            );
+        }
+        Err(_) => {
+            return Check::failed(
+                PART,
+                format!("{} --version did not answer within 5 s", program.display()),
+                "check the git on the PATH lmnop runs with",
+            );
+        }
+    };
+    match parse_git_version(&version) {
+        Some(found) if found < GIT_WITH_REFERENCE_TRANSACTION => Check::warned(
+            PART,
+            format!(
+                "{version} has no reference-transaction hook: a new release takes traffic only \
+                 after git has moved the branch, so for a moment they disagree"
+            ),
+            "install git 2.28 or newer",
+        ),
+        _ => Check::ok(PART, format!("{version} ({})", program.display())),
+    }
+}
+
+/// `(major, minor)` of `git version 2.47.3` (or `git version 2.39.2.windows.1`).
+fn parse_git_version(line: &str) -> Option<(u32, u32)> {
+    let mut parts = line.strip_prefix("git version ")?.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
 }
 
 /// The data directory or database file when others may read it, with its mode.
@@ -359,4 +426,21 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_git_version;
+
+    #[test]
+    fn git_versions_are_read_as_major_and_minor() {
+        assert_eq!(parse_git_version("git version 2.47.3"), Some((2, 47)));
+        assert_eq!(
+            parse_git_version("git version 2.39.2.windows.1"),
+            Some((2, 39))
+        );
+        assert_eq!(parse_git_version("git version 2.9.5"), Some((2, 9)));
+        assert!(parse_git_version("git version 2.9.5") < Some((2, 28)));
+        assert_eq!(parse_git_version("hub version 2.14.2"), None);
+    }
 }

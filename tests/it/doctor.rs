@@ -151,3 +151,31 @@ async fn the_data_directory_is_made_owner_only_and_doctor_warns_when_it_is_not()
     assert!(line_of(&out).starts_with("ok "), "{out}");
     assert!(line_of(&out).contains("owner-only"), "{out}");
 }
+
+/// A git without the `reference-transaction` hook still works, late; doctor says so.
+#[tokio::test]
+async fn an_old_git_is_a_warning_naming_the_version() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new().await;
+    assert_eq!(run(ws.lmnop().arg("migrate"), "").0, 0);
+    let bin = ws.dir.path().join("old-git");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    let git = bin.join("git");
+    std::fs::write(&git, "#!/bin/sh\necho 'git version 2.25.1'\n").expect("fake git");
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let (_, out, _) = run(ws.lmnop().arg("doctor").env("PATH", path), "");
+    let line = out.lines().find(|line| line.contains(" git ")).expect(&out);
+    assert!(line.starts_with("WARN"), "{out}");
+    assert!(line.contains("git version 2.25.1"), "{out}");
+    assert!(out.contains("fix: install git 2.28 or newer"), "{out}");
+
+    // The git of this machine is new enough.
+    let (_, out, _) = run(ws.lmnop().arg("doctor"), "");
+    let line = out.lines().find(|line| line.contains(" git ")).expect(&out);
+    assert!(line.starts_with("ok "), "{out}");
+}

@@ -7,12 +7,12 @@ use crate::deploy_support::{
     Leftovers, containers_of, deploy_app, get, python_function, python_image, remove_containers,
     start_labelled_container, unique, watchdog_image,
 };
+use crate::frozen_proxy::FreezableProxy;
 use crate::gitutil::WorkTree;
 use crate::support::{
     ADMIN_PASSWORD, Part, TestApp, Workspace, docker_available, free_port, function_detail_at,
     need, releases_at, statuses, test_registry,
 };
-use crate::frozen_proxy::FreezableProxy;
 
 /// A deploy server serving the Python function `prefix-…` ("still here"); returns the app,
 /// the function's name and what removes its containers and images at the end.
