@@ -235,6 +235,7 @@ impl Application {
                 build_ca: config.build_ca.clone(),
                 urls,
                 reserved: config.reserved_names(),
+                docker_host: config.docker_host.clone(),
             }),
             pending: Arc::default(),
         };

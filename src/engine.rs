@@ -59,11 +59,10 @@ impl std::fmt::Display for DockerHost {
     }
 }
 
-/// The engine this process talks to, for messages (set when its [`Engine`] is made).
-static HOST_FOR_MESSAGES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-/// An engine call's failure as a person reads it: one that never reached the engine names the
-/// engine's address and what to do; any other is the engine's own answer.
+/// An engine call's failure as a person reads it: one that never reached the engine says so, with
+/// the cause at the bottom of the client's error chain (`Connection refused`, not the HTTP
+/// client's wrapper) and what to do; any other is the engine's own answer. Where the engine is
+/// (`DOCKER_HOST`) is for the caller to add, who knows which engine it asked.
 pub struct EngineFailure<'a>(pub &'a bollard::errors::Error);
 
 impl std::fmt::Display for EngineFailure<'_> {
@@ -78,11 +77,13 @@ impl std::fmt::Display for EngineFailure<'_> {
                 | Error::HyperResponseError { .. }
         );
         if unreached {
-            let host = HOST_FOR_MESSAGES.get().map_or("its socket", String::as_str);
+            let mut cause: &dyn std::error::Error = self.0;
+            while let Some(source) = cause.source() {
+                cause = source;
+            }
             write!(
                 f,
-                "cannot reach the Docker engine at {host} ({}); start it or point DOCKER_HOST at it",
-                self.0
+                "cannot reach the Docker engine ({cause}); start it or point DOCKER_HOST at it"
             )
         } else {
             write!(f, "the Docker engine failed: {}", self.0)
@@ -108,7 +109,6 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(host: DockerHost) -> Self {
-        let _ = HOST_FOR_MESSAGES.set(host.to_string());
         Self {
             host,
             client: OnceCell::new(),

@@ -1,15 +1,16 @@
-// Bundles src/main.jsx into dist/assets and copies public/ (index.html) into dist/.
+// Bundles src/main.jsx into build/assets and copies public/ (index.html) into build/, where
+// Create React App's `npm run build` writes too.
 import { build } from "esbuild";
 import { cpSync, rmSync } from "node:fs";
 
-rmSync("dist", { recursive: true, force: true });
-cpSync("public", "dist", { recursive: true });
+rmSync("build", { recursive: true, force: true });
+cpSync("public", "build", { recursive: true });
 await build({
   entryPoints: ["src/main.jsx"],
   bundle: true,
   minify: true,
   jsx: "automatic",
   define: { "process.env.NODE_ENV": '"production"' },
-  outdir: "dist/assets",
+  outdir: "build/assets",
   logLevel: "info",
 });

@@ -1,6 +1,8 @@
 //! Function templates: one directory each under the templates directory, with a `template.yml`
 //! (name, description, required files, build options and their defaults, port) and a
-//! Dockerfile. Loaded once at start; a broken template is skipped with a warning.
+//! Dockerfile. A directory may install several names (`variants`: `python3.10`, `python3.12`, …),
+//! each with option defaults of its own. Loaded once at start; a broken template is skipped with
+//! a warning.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,14 +12,21 @@ use yaml_rust2::{Yaml, YamlLoader};
 /// One installed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
+    /// The name `function.yml` gives (`python3.10`).
     pub name: String,
+    /// The template directory's name (`python`): operator build options given for it apply to
+    /// every variant.
+    pub family: String,
     pub description: String,
-    /// Paths the pushed tree must contain.
-    pub required_files: Vec<String>,
+    /// What the pushed tree must contain.
+    pub required_files: Vec<Requirement>,
     /// The port the container listens on.
     pub port: u16,
     /// Build options (Docker build args) and their defaults.
     pub options: BTreeMap<String, String>,
+    /// Options whose values are checked against a format (`packages: {default: "", format:
+    /// debian-packages}`); the others are text.
+    pub option_formats: BTreeMap<String, crate::spec::OptionFormat>,
     /// The template's directory (its files go into the build context under `.lmnop/`).
     pub dir: PathBuf,
     /// The Dockerfile's path inside the build context.
@@ -25,10 +34,38 @@ pub struct Template {
     /// A path that answers 200 once the container's server is up (the watchdog's
     /// `/_/health`), checked before the function's own health path.
     pub readiness_path: Option<String>,
+    /// Where the watchdog forwards requests inside the container (`app_port: 5000`): the port
+    /// the function's own server must listen on.
+    pub app_port: Option<u16>,
     /// The image is served by the OpenFaaS of-watchdog (`watchdog: of-watchdog`): lmnop sets its
     /// timeouts from the function's `timeout` and shortens its stop (see
     /// [`crate::runtime::watchdog`]).
     pub watchdog: bool,
+}
+
+/// A file the pushed tree must hold: one of `any_of` (the first found is the one used).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    pub any_of: Vec<String>,
+    /// It must be committed executable (git mode 100755).
+    pub executable: bool,
+    /// What to tell the pusher when it is missing, in the template's words.
+    pub message: Option<String>,
+}
+
+impl Requirement {
+    /// `entrypoint or function/entrypoint`; a long list by its first three.
+    pub fn describe(&self) -> String {
+        const LISTED: usize = 3;
+        match self.any_of.len() {
+            0..=LISTED => self.any_of.join(" or "),
+            n => format!(
+                "one of {} and {} more",
+                self.any_of[..LISTED].join(", "),
+                n - LISTED
+            ),
+        }
+    }
 }
 
 /// Why a template could not be loaded.
@@ -63,8 +100,19 @@ impl Templates {
                 continue;
             }
             match load_one(&path) {
-                Ok(template) => {
-                    by_name.insert(template.name.clone(), template);
+                Ok(variants) => {
+                    for template in variants {
+                        if let Some(other) = by_name.get(&template.name) {
+                            tracing::warn!(
+                                name = template.name,
+                                kept = %other.dir.display(),
+                                skipped = %template.dir.display(),
+                                "two templates install the same name; the first is kept"
+                            );
+                            continue;
+                        }
+                        by_name.insert(template.name.clone(), template);
+                    }
                 }
                 Err(error) => tracing::warn!(%error, "template skipped"),
             }
@@ -81,7 +129,8 @@ impl Templates {
     }
 }
 
-fn load_one(dir: &Path) -> Result<Template, TemplateError> {
+/// The template in `dir`: one per variant, or one named after the directory.
+fn load_one(dir: &Path) -> Result<Vec<Template>, TemplateError> {
     let path = dir.join("template.yml");
     let invalid = |message: String| TemplateError::Invalid {
         path: path.clone(),
@@ -113,40 +162,47 @@ fn load_one(dir: &Path) -> Result<Template, TemplateError> {
         Yaml::BadValue => Vec::new(),
         Yaml::Array(items) => items
             .iter()
-            .map(|item| item.as_str().map(str::to_owned))
+            .map(requirement)
             .collect::<Option<_>>()
-            .ok_or_else(|| invalid("`required_files` must be a list of paths".to_owned()))?,
-        _ => {
-            return Err(invalid(
-                "`required_files` must be a list of paths".to_owned(),
-            ));
-        }
+            .ok_or_else(|| invalid(REQUIREMENT_FORMS.to_owned()))?,
+        _ => return Err(invalid(REQUIREMENT_FORMS.to_owned())),
     };
     let mut options = BTreeMap::new();
+    let mut option_formats = BTreeMap::new();
+    let options_shape =
+        || invalid("`options` must map NAME to a default value or {default, format}".to_owned());
     match &doc["options"] {
         Yaml::BadValue => {}
         Yaml::Hash(map) => {
             for (key, value) in map {
-                let (Some(key), Some(value)) = (key.as_str(), scalar_text(value)) else {
-                    return Err(invalid(
-                        "`options` must map NAME to a default value".to_owned(),
-                    ));
+                let key = key.as_str().ok_or_else(options_shape)?;
+                let default = match value {
+                    Yaml::Hash(_) => {
+                        let format = value["format"].as_str().unwrap_or("text");
+                        let format =
+                            crate::spec::OptionFormat::from_name(format).ok_or_else(|| {
+                                invalid(format!(
+                                    "option {key}: unknown format {format:?} (text or \
+                                     debian-packages)"
+                                ))
+                            })?;
+                        option_formats.insert(key.to_owned(), format);
+                        scalar_text(&value["default"]).ok_or_else(options_shape)?
+                    }
+                    value => scalar_text(value).ok_or_else(options_shape)?,
                 };
-                options.insert(key.to_owned(), value);
+                options.insert(key.to_owned(), default);
             }
         }
-        _ => {
-            return Err(invalid(
-                "`options` must map NAME to a default value".to_owned(),
-            ));
-        }
+        _ => return Err(options_shape()),
     }
     let dockerfile = match doc["dockerfile"].as_str() {
         Some(path) => path.to_owned(),
         None => format!("{}/Dockerfile", super::context::TEMPLATE_DIR),
     };
-    Ok(Template {
-        name,
+    let template = Template {
+        name: name.clone(),
+        family: name,
         description: doc["description"]
             .as_str()
             .unwrap_or_default()
@@ -155,9 +211,19 @@ fn load_one(dir: &Path) -> Result<Template, TemplateError> {
         required_files,
         port,
         options,
+        option_formats,
         dir: dir.to_owned(),
         dockerfile,
         readiness_path: doc["readiness_path"].as_str().map(str::to_owned),
+        app_port: match &doc["app_port"] {
+            Yaml::BadValue => None,
+            value => Some(
+                value
+                    .as_i64()
+                    .and_then(|port| u16::try_from(port).ok())
+                    .ok_or_else(|| invalid("`app_port` must be a port number".to_owned()))?,
+            ),
+        },
         watchdog: match &doc["watchdog"] {
             Yaml::BadValue | Yaml::Null => false,
             Yaml::String(kind) if kind == "of-watchdog" => true,
@@ -167,6 +233,82 @@ fn load_one(dir: &Path) -> Result<Template, TemplateError> {
                 )));
             }
         },
+    };
+    match &doc["variants"] {
+        Yaml::BadValue => Ok(vec![template]),
+        Yaml::Hash(variants) => variants
+            .iter()
+            .map(|(variant, defaults)| {
+                let variant = variant
+                    .as_str()
+                    .filter(|name| crate::spec::is_template_name(name))
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "variant {variant:?} is not a template name (a-z, 0-9, '.', '_', '-')"
+                        ))
+                    })?;
+                let mut one = template.clone();
+                one.name = variant.to_owned();
+                if let Yaml::Hash(defaults) = defaults {
+                    for (key, value) in defaults {
+                        let (Some(key), Some(value)) = (key.as_str(), scalar_text(value)) else {
+                            return Err(invalid(format!(
+                                "variant {variant} must map option names to defaults"
+                            )));
+                        };
+                        if !one.options.contains_key(key) {
+                            return Err(invalid(format!(
+                                "variant {variant} sets {key}, which `options` does not declare"
+                            )));
+                        }
+                        one.options.insert(key.to_owned(), value);
+                    }
+                } else if !defaults.is_null() {
+                    return Err(invalid(format!(
+                        "variant {variant} must map option names to defaults"
+                    )));
+                }
+                Ok(one)
+            })
+            .collect(),
+        _ => Err(invalid(
+            "`variants` must map names to their option defaults".to_owned(),
+        )),
+    }
+}
+
+const REQUIREMENT_FORMS: &str = "each of `required_files` must be a path or \
+    {any_of: [PATH, ...], executable: BOOL, message: TEXT}";
+
+/// `PATH`, or `{any_of: [PATH, ...], executable: true, message: ...}`.
+fn requirement(item: &Yaml) -> Option<Requirement> {
+    if let Some(path) = item.as_str() {
+        return Some(Requirement {
+            any_of: vec![path.to_owned()],
+            executable: false,
+            message: None,
+        });
+    }
+    let any_of: Vec<String> = item["any_of"]
+        .as_vec()?
+        .iter()
+        .map(|path| path.as_str().map(str::to_owned))
+        .collect::<Option<_>>()?;
+    if any_of.is_empty() {
+        return None;
+    }
+    let executable = match &item["executable"] {
+        Yaml::BadValue => false,
+        value => value.as_bool()?,
+    };
+    let message = match &item["message"] {
+        Yaml::BadValue => None,
+        value => Some(value.as_str()?.trim().to_owned()),
+    };
+    Some(Requirement {
+        any_of,
+        executable,
+        message,
     })
 }
 
@@ -189,11 +331,36 @@ mod tests {
         let templates = Templates::load(&dir);
         let python = templates.get("python3.12").expect("python3.12 ships");
         assert_eq!(python.port, 8080);
-        assert_eq!(python.required_files, ["function/entrypoint"]);
+        assert_eq!(python.app_port, Some(5000));
+        assert_eq!(
+            python.required_files,
+            [Requirement {
+                any_of: vec!["entrypoint".to_owned(), "function/entrypoint".to_owned()],
+                executable: true,
+                message: python.required_files[0].message.clone(),
+            }]
+        );
+        assert_eq!(
+            python.option_formats.get("packages"),
+            Some(&crate::spec::OptionFormat::DebianPackages)
+        );
         assert!(python.options.contains_key("BASE_IMAGE"));
         assert!(python.options.contains_key("WATCHDOG_IMAGE"));
         assert_eq!(python.dockerfile, ".lmnop/Dockerfile");
         assert_eq!(python.readiness_path.as_deref(), Some("/_/health"));
+        // The original lmnop's names, one directory: each its own Python.
+        for (name, image) in [
+            ("python3", "python:3.12-slim-bookworm"),
+            ("python3.9", "python:3.9-slim-bookworm"),
+            ("python3.10", "python:3.10-slim-bookworm"),
+            ("python3.11", "python:3.11-slim-bookworm"),
+            ("python3.13", "python:3.13-slim-bookworm"),
+        ] {
+            let variant = templates.get(name).expect("ships");
+            assert_eq!(variant.options["BASE_IMAGE"], image);
+            assert_eq!((variant.family.as_str(), variant.port), ("python", 8080));
+        }
+        assert!(templates.get("python").is_none(), "the family is no name");
         for name in ["python3.12", "static", "hugo", "react"] {
             let template = templates.get(name).expect("ships");
             assert!(template.watchdog, "{name} runs the of-watchdog");
@@ -218,6 +385,20 @@ mod tests {
         .expect("write");
         let error = load_one(&template).expect_err("refused").to_string();
         assert!(error.contains("watchdog must be `of-watchdog`"), "{error}");
+    }
+
+    #[test]
+    fn variants_set_only_declared_options() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let template = dir.path().join("lang");
+        std::fs::create_dir_all(&template).expect("dir");
+        std::fs::write(
+            template.join("template.yml"),
+            "name: lang\nport: 8080\noptions: {V: '1'}\nvariants:\n  lang1: {}\n  lang2: {W: '2'}\n",
+        )
+        .expect("write");
+        let error = load_one(&template).expect_err("refused").to_string();
+        assert!(error.contains("variant lang2 sets W"), "{error}");
     }
 
     #[test]

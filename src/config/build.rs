@@ -10,17 +10,23 @@ use super::ConfigError;
 pub struct BuildArgs(pub Vec<(Option<String>, String, String)>);
 
 impl BuildArgs {
-    /// The options that apply to `template`, template-specific ones last so they win.
-    pub fn for_template(&self, template: &str) -> Vec<(String, String)> {
-        let general = self.0.iter().filter(|(t, _, _)| t.is_none());
-        let specific = self
-            .0
-            .iter()
-            .filter(|(t, _, _)| t.as_deref() == Some(template));
-        general
-            .chain(specific)
-            .map(|(_, name, value)| (name.clone(), value.clone()))
-            .collect()
+    /// The options that apply to `template` of the template directory `family`: general ones,
+    /// then the family's (`python.BASE_IMAGE`), then the template's own (`python3.10.…`), so the
+    /// most specific wins.
+    pub fn for_template(&self, template: &str, family: &str) -> Vec<(String, String)> {
+        let given_for = |wanted: Option<&str>| -> Vec<(String, String)> {
+            self.0
+                .iter()
+                .filter(|(t, _, _)| t.as_deref() == wanted)
+                .map(|(_, name, value)| (name.clone(), value.clone()))
+                .collect()
+        };
+        let mut options = given_for(None);
+        if family != template {
+            options.extend(given_for(Some(family)));
+        }
+        options.extend(given_for(Some(template)));
+        options
     }
 }
 
@@ -102,14 +108,24 @@ mod tests {
     fn build_args_apply_per_template() {
         let args = parse_build_args("BASE_IMAGE=a, python3.12.BASE_IMAGE=b,X=1").expect("valid");
         assert_eq!(
-            args.for_template("python3.12"),
+            args.for_template("python3.12", "python"),
             [
                 ("BASE_IMAGE".to_owned(), "a".to_owned()),
                 ("X".to_owned(), "1".to_owned()),
                 ("BASE_IMAGE".to_owned(), "b".to_owned())
             ]
         );
-        assert_eq!(args.for_template("static").len(), 2);
+        assert_eq!(args.for_template("static", "static").len(), 2);
+        // The family's options apply to each of its templates, the template's own win.
+        let args = parse_build_args("python.BASE_IMAGE=f,python3.10.BASE_IMAGE=t").expect("ok");
+        assert_eq!(
+            args.for_template("python3.10", "python").last(),
+            Some(&("BASE_IMAGE".to_owned(), "t".to_owned()))
+        );
+        assert_eq!(
+            args.for_template("python3.9", "python"),
+            [("BASE_IMAGE".to_owned(), "f".to_owned())]
+        );
         assert!(parse_build_args("nope").is_err());
         assert!(parse_build_args("lower=x").is_err());
         assert_eq!(parse_build_args("").expect("empty"), BuildArgs::default());

@@ -11,6 +11,7 @@ use crate::http::AppError;
 struct TemplateRow {
     name: String,
     description: String,
+    /// Each as `entrypoint or function/entrypoint`.
     required_files: Vec<String>,
 }
 
@@ -34,7 +35,11 @@ pub async fn show(State(state): State<PortalState>) -> Result<Html<String>, AppE
         .map(|template| TemplateRow {
             name: template.name.clone(),
             description: template.description.clone(),
-            required_files: template.required_files.clone(),
+            required_files: template
+                .required_files
+                .iter()
+                .map(|requirement| requirement.describe())
+                .collect(),
         })
         .collect();
     super::render(&Home {

@@ -106,11 +106,19 @@ pub async fn release(
                 tokio::time::timeout(std::time::Duration::from_secs(1), state.runtime.ping())
                     .await
                     .map_or(true, |answer| answer.is_err());
-            if engine_down && function.current_release_id.is_some() {
+            if engine_down {
+                let serving = if function.current_release_id.is_some() {
+                    format!(
+                        ", so nothing serves {} until it is back; lmnop then starts the current \
+                         release again",
+                        push.function
+                    )
+                } else {
+                    String::new()
+                };
                 out.hint(&format!(
-                    "the Docker engine does not answer, so nothing serves {} until it is back; \
-                     lmnop then starts the current release again",
-                    push.function
+                    "the Docker engine at {} does not answer{serving}",
+                    state.config.docker_host
                 ));
             } else if function.current_release_id.is_some() {
                 out.hint(&format!(
@@ -215,7 +223,10 @@ async fn run(
         .map_or_else(Vec::new, |ca| ca.pem().to_vec());
     let options = image::resolve_options(
         template,
-        &state.config.build_args.for_template(&template.name),
+        &state
+            .config
+            .build_args
+            .for_template(&template.name, &template.family),
         &spec.options,
     );
     let repository_prefix = state
@@ -308,6 +319,7 @@ async fn run(
         spec: spec.clone(),
         port: template.port,
         readiness: template.readiness_path.clone(),
+        app_port: template.app_port,
         watchdog: template.watchdog,
         replicas,
     };

@@ -56,6 +56,7 @@ impl Releaser {
             image: release.image.clone()?,
             port: template.map_or(8080, |template| template.port),
             readiness: template.and_then(|template| template.readiness_path.clone()),
+            app_port: template.and_then(|template| template.app_port),
             watchdog: template.is_some_and(|template| template.watchdog),
             replicas: crate::runtime::scale::replicas(desired_replicas, &spec),
             spec,

@@ -66,6 +66,8 @@ pub struct ReleaseConfig {
     pub urls: FunctionUrls,
     /// Names a new function may not take.
     pub reserved: std::collections::BTreeSet<String>,
+    /// The engine builds and containers use, named when it does not answer.
+    pub docker_host: crate::engine::DockerHost,
 }
 
 /// The file at the root of the deploy branch that says how to build the function.

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 
 use super::{FUNCTION_FILE, Output, Quarantine, RefUpdate};
-use crate::build::templates::Templates;
+use crate::build::templates::{Requirement, Templates};
 use crate::git::objects::PushedObjects;
-use crate::spec::{self, Catalog, FunctionSpec, MAX_FUNCTION_FILE_BYTES};
+use crate::spec::{self, Catalog, DeclaredOption, FunctionSpec, MAX_FUNCTION_FILE_BYTES};
 
 /// The installation as `function.yml` is checked against it.
 struct InstalledCatalog<'a> {
@@ -23,10 +23,16 @@ impl Catalog for InstalledCatalog<'_> {
         self.templates.names()
     }
 
-    fn template_options(&self, template: &str) -> Option<Vec<String>> {
-        self.templates
-            .get(template)
-            .map(|t| t.options.keys().cloned().collect())
+    fn template_options(&self, template: &str) -> Option<Vec<DeclaredOption>> {
+        self.templates.get(template).map(|t| {
+            t.options
+                .keys()
+                .map(|name| DeclaredOption {
+                    name: name.clone(),
+                    format: t.option_formats.get(name).copied().unwrap_or_default(),
+                })
+                .collect()
+        })
     }
 
     fn secret_exists(&self, name: &str) -> bool {
@@ -62,33 +68,54 @@ fn read_function_file(
 }
 
 /// The paths of `required` that the tree lacks.
-fn missing_files(
+/// What the pushed tree lacks of the template's requirements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Unmet {
+    Missing(Requirement),
+    /// Found at this path, but committed without the executable bit.
+    NotExecutable(String),
+}
+
+fn unmet_requirements(
     repo: &Path,
     quarantine: &Quarantine,
     tree: ObjectId,
-    required: &[String],
-) -> anyhow::Result<Vec<String>> {
+    required: &[Requirement],
+) -> anyhow::Result<Vec<Unmet>> {
     let objects = PushedObjects::open(repo, quarantine)?;
-    let mut missing = Vec::new();
-    'files: for path in required {
-        let mut current = tree;
-        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-        for (i, part) in parts.iter().enumerate() {
-            match objects.entry(current, part)? {
-                Some(entry) if i + 1 == parts.len() => {
-                    if entry.mode.is_tree() {
-                        missing.push(path.clone());
-                    }
+    let mut unmet = Vec::new();
+    'requirements: for requirement in required {
+        for path in &requirement.any_of {
+            if let Some(mode) = file_mode(&objects, tree, path)? {
+                if requirement.executable && !mode.is_executable() {
+                    unmet.push(Unmet::NotExecutable(path.clone()));
                 }
-                Some(entry) if entry.mode.is_tree() => current = entry.id,
-                _ => {
-                    missing.push(path.clone());
-                    continue 'files;
-                }
+                continue 'requirements;
             }
         }
+        unmet.push(Unmet::Missing(requirement.clone()));
     }
-    Ok(missing)
+    Ok(unmet)
+}
+
+/// The mode of the file (not a directory) at `path` in `tree`, if there is one.
+fn file_mode(
+    objects: &PushedObjects,
+    tree: ObjectId,
+    path: &str,
+) -> anyhow::Result<Option<gix::objs::tree::EntryMode>> {
+    let mut current = tree;
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    for (i, part) in parts.iter().enumerate() {
+        match objects.entry(current, part)? {
+            Some(entry) if i + 1 == parts.len() => {
+                return Ok((!entry.mode.is_tree()).then_some(entry.mode));
+            }
+            Some(entry) if entry.mode.is_tree() => current = entry.id,
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 /// Checks the deploy-branch commit; prints every problem and returns the spec when all is well.
@@ -150,22 +177,43 @@ pub async fn validate(
     let required = template.required_files.clone();
     let check = {
         let (repo, quarantine) = (repo.clone(), quarantine.clone());
-        tokio::task::spawn_blocking(move || missing_files(&repo, &quarantine, tree, &required))
+        tokio::task::spawn_blocking(move || unmet_requirements(&repo, &quarantine, tree, &required))
             .await
     };
-    let missing = match check {
-        Ok(Ok(missing)) => missing,
+    let unmet = match check {
+        Ok(Ok(unmet)) => unmet,
         Ok(Err(error)) => return unreadable(&error, out).await,
         Err(error) => return unreadable(&error.into(), out).await,
     };
-    if !missing.is_empty() {
-        for path in &missing {
-            out.error(&format!(
-                "the {} template needs {path}, which is not in this commit",
-                spec.template
-            ));
+    if !unmet.is_empty() {
+        let mut described = false;
+        for problem in &unmet {
+            match problem {
+                Unmet::Missing(requirement) => {
+                    out.error(&format!(
+                        "the {} template needs {}, which is not in this commit",
+                        spec.template,
+                        requirement.describe()
+                    ));
+                    if let Some(message) = &requirement.message {
+                        out.hint(message);
+                        described = true;
+                    }
+                }
+                Unmet::NotExecutable(path) => {
+                    out.error(&format!(
+                        "{path} is not executable; the {} template runs it",
+                        spec.template
+                    ));
+                    out.hint(&format!(
+                        "make it executable: `git update-index --chmod=+x {path}` (or \
+                         `chmod +x {path}` and `git add {path}`), commit, and push again"
+                    ));
+                    described = true;
+                }
+            }
         }
-        if !template.description.is_empty() {
+        if !described && !template.description.is_empty() {
             out.hint(&template.description);
         }
         return None;

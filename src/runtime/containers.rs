@@ -81,6 +81,9 @@ pub struct Deployment {
     pub port: u16,
     /// The template's readiness path (the watchdog's `/_/health`), probed before `spec.health`.
     pub readiness: Option<String>,
+    /// The port the app listens on behind the template's watchdog (5000 for python), named when
+    /// the watchdog answers for an app that does not.
+    pub app_port: Option<u16>,
     /// The image runs the OpenFaaS of-watchdog, whose settings lmnop derives from the spec.
     pub watchdog: bool,
     /// How many containers run (see [`super::scale::replicas`]).

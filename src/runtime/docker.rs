@@ -166,7 +166,7 @@ impl DockerRuntime {
         let addresses: Vec<_> = instances.iter().filter_map(|i| i.address).collect();
         let health = &deployment.spec.health;
         let ready = tokio::select! {
-            ready = health::wait_ready(&self.http, &addresses, deployment.readiness.as_deref(), &health.path, health.timeout) => {
+            ready = health::wait_ready(&self.http, &addresses, deployment.readiness.as_deref(), &health.path, health.timeout, deployment.app_port) => {
                 ready.map_err(|error| (error.to_string(), None))
             }
             id = containers::first_exit(&docker, &instances) => {

@@ -14,16 +14,33 @@ pub enum NotReady {
         seconds: u64,
         last: String,
     },
+    /// The watchdog answered, with its own error: nothing listens where it forwards requests.
+    #[error(
+        "the watchdog answers but the app behind it does not: it must listen on port {port} \
+         (at {address}{path}, {seconds}s of HTTP 500 from the watchdog)"
+    )]
+    AppUnreachable {
+        address: SocketAddr,
+        path: String,
+        seconds: u64,
+        port: u16,
+    },
 }
 
+/// The header the OpenFaaS of-watchdog puts on the errors it makes itself (the upstream app did
+/// not answer), as opposed to the app's own.
+const WATCHDOG_ERROR_HEADER: &str = "x-openfaas-internal";
+
 /// Polls until `readiness` (the watchdog's `/_/health`, when the template has one) answers
-/// 200 and `GET path` answers below 500, on every address.
+/// 200 and `GET path` answers below 500, on every address. `app_port` is where the template's
+/// watchdog forwards to, named when the watchdog says the app does not answer.
 pub async fn wait_ready(
     client: &reqwest::Client,
     addresses: &[SocketAddr],
     readiness: Option<&str>,
     path: &str,
     timeout: Duration,
+    app_port: Option<u16>,
 ) -> Result<(), NotReady> {
     let deadline = Instant::now() + timeout;
     let probes: Vec<(&str, std::ops::Range<u16>)> = readiness
@@ -35,6 +52,7 @@ pub async fn wait_ready(
         for (probe, ok) in &probes {
             let url = format!("http://{address}{probe}");
             loop {
+                let mut app_unreachable = false;
                 let last = match client
                     .get(&url)
                     .timeout(Duration::from_secs(2))
@@ -42,10 +60,22 @@ pub async fn wait_ready(
                     .await
                 {
                     Ok(response) if ok.contains(&response.status().as_u16()) => break,
-                    Ok(response) => format!("HTTP {}", response.status()),
+                    Ok(response) => {
+                        app_unreachable = response.status() == 500
+                            && response.headers().contains_key(WATCHDOG_ERROR_HEADER);
+                        format!("HTTP {}", response.status())
+                    }
                     Err(error) => error.to_string(),
                 };
                 if Instant::now() >= deadline {
+                    if let (true, Some(port)) = (app_unreachable, app_port) {
+                        return Err(NotReady::AppUnreachable {
+                            address: *address,
+                            path: (*probe).to_owned(),
+                            seconds: timeout.as_secs(),
+                            port,
+                        });
+                    }
                     return Err(NotReady::Timeout {
                         address: *address,
                         path: (*probe).to_owned(),

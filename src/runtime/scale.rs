@@ -87,6 +87,7 @@ pub async fn converge(
             readiness,
             &health.path,
             health.timeout,
+            deployment.app_port,
         )
         .await
         {

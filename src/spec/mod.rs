@@ -22,6 +22,7 @@ use std::time::Duration;
 
 pub use recorded::RecordedError;
 pub use runtime::REQUEST_TIMEOUT_SECONDS;
+pub use template::is_template_name;
 
 use check::Report;
 use tree::Value;
@@ -34,9 +35,38 @@ pub trait Catalog {
     /// Names of the installed templates (sorted), for "unknown template" errors and suggestions.
     fn templates(&self) -> Vec<String>;
     /// The build options a template declares, or None when there is no such template.
-    fn template_options(&self, template: &str) -> Option<Vec<String>>;
+    fn template_options(&self, template: &str) -> Option<Vec<DeclaredOption>>;
     /// Whether a secret of this name exists for this function.
     fn secret_exists(&self, name: &str) -> bool;
+}
+
+/// A build option a template declares, and how its values are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredOption {
+    pub name: String,
+    pub format: OptionFormat,
+}
+
+/// What a template's option accepts beyond the rules every value follows (text of at most
+/// 4 KiB without control characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OptionFormat {
+    #[default]
+    Text,
+    /// Debian package names separated by spaces (`curl libpq-dev`), each by Debian's rule, so
+    /// the value is safe on an `apt-get install` line.
+    DebianPackages,
+}
+
+impl OptionFormat {
+    /// The name `template.yml` gives it (`format: debian-packages`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "text" => Some(Self::Text),
+            "debian-packages" => Some(Self::DebianPackages),
+            _ => None,
+        }
+    }
 }
 
 /// A checked `function.yml`, with defaults filled in.

@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::Catalog;
 use super::check::{Report, describe, echo, join, name_text};
 use super::tree::{Entry, Node, Scalar, ScalarKind, Value};
+use super::{Catalog, DeclaredOption, OptionFormat};
 
 /// Most environment variables a function may set.
 pub(super) const MAX_ENVIRONMENT: usize = 128;
@@ -196,7 +196,7 @@ fn is_secret_name(name: &str) -> bool {
 pub(super) fn options(
     entry: Option<&Entry>,
     template: &str,
-    declared: Option<&[String]>,
+    declared: Option<&[DeclaredOption]>,
     report: &mut Report,
 ) -> BTreeMap<String, String> {
     let mut options = BTreeMap::new();
@@ -205,36 +205,83 @@ pub(super) fn options(
         let name = &entry.key;
         if !is_option_name(name) {
             let message = format!(
-                "`{}` is not an option name: use A-Z, digits and '_', not starting with a digit",
+                "`{}` is not an option name: use letters, digits and '_', not starting with a \
+                 digit",
                 echo(name)
             );
             report.add(&field, entry.line, message);
             continue;
         }
-        if let Some(declared) = declared.filter(|declared| !declared.contains(name)) {
-            let message = if declared.is_empty() {
-                format!("template `{template}` declares no options, so `{name}` cannot be set")
-            } else {
-                format!(
-                    "option `{name}` is not declared by template `{template}`; its options are {}",
-                    declared.join(", ")
-                )
-            };
-            report.add(&field, entry.line, message);
-            continue;
-        }
+        let format = match declared {
+            None => OptionFormat::Text,
+            Some(declared) => match declared.iter().find(|option| &option.name == name) {
+                Some(option) => option.format,
+                None => {
+                    let message = if declared.is_empty() {
+                        format!(
+                            "template `{template}` declares no options, so `{name}` cannot be set"
+                        )
+                    } else {
+                        let names: Vec<&str> =
+                            declared.iter().map(|option| option.name.as_str()).collect();
+                        format!(
+                            "option `{name}` is not declared by template `{template}`; its \
+                             options are {}",
+                            names.join(", ")
+                        )
+                    };
+                    report.add(&field, entry.line, message);
+                    continue;
+                }
+            },
+        };
         if let Some(value) = map_value(&field, entry, report) {
+            if let Err(message) = check_format(format, &value) {
+                report.add(&field, entry.line, message);
+                continue;
+            }
             options.insert(name.clone(), value);
         }
     }
     options
 }
 
-/// `^[A-Z_][A-Z0-9_]*$`
+/// `^[A-Za-z_][A-Za-z0-9_]*$`: a Dockerfile `ARG` name (the original's options are lower-case,
+/// `packages`; the shipped templates' own are upper-case).
 fn is_option_name(name: &str) -> bool {
     let bytes = name.as_bytes();
-    matches!(bytes.first(), Some(b) if b.is_ascii_uppercase() || *b == b'_')
+    matches!(bytes.first(), Some(b) if b.is_ascii_alphabetic() || *b == b'_')
         && bytes
             .iter()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+/// A value checked against its option's format; the message says what is wrong.
+fn check_format(format: OptionFormat, value: &str) -> Result<(), String> {
+    match format {
+        OptionFormat::Text => Ok(()),
+        OptionFormat::DebianPackages => {
+            for word in value.split_whitespace() {
+                if !is_debian_package_name(word) {
+                    return Err(format!(
+                        "`{}` is not a Debian package name (lowercase letters, digits, '+', \
+                         '-' and '.', starting with a letter or digit, two characters or more); \
+                         list packages separated by spaces, e.g. `curl libpq-dev`",
+                        echo(word)
+                    ));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Debian Policy 5.6.7: `^[a-z0-9][a-z0-9+.-]+$`.
+fn is_debian_package_name(word: &str) -> bool {
+    let bytes = word.as_bytes();
+    bytes.len() >= 2
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+.-".contains(b))
 }

@@ -15,7 +15,7 @@ pub(super) fn check(
     entry: Option<&Entry>,
     catalog: &dyn Catalog,
     report: &mut Report,
-) -> (String, Option<Vec<String>>) {
+) -> (String, Option<Vec<super::DeclaredOption>>) {
     let Some(entry) = entry else {
         let message = "template is required; a minimal function.yml is `template: python3.12`";
         report.add("template", 0, message.to_owned());
@@ -47,7 +47,7 @@ pub(super) fn check(
 }
 
 /// `^[a-z0-9][a-z0-9._-]{0,62}$` without `..`: safe as a directory name under the templates.
-fn is_template_name(name: &str) -> bool {
+pub fn is_template_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     let allowed = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(b);
     matches!(bytes.first(), Some(b) if b.is_ascii_lowercase() || b.is_ascii_digit())

@@ -8,6 +8,7 @@
 //! JSON API.
 
 mod dockerfile;
+mod engine;
 mod isolation;
 mod restarts;
 

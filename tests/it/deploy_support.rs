@@ -84,17 +84,47 @@ pub fn python_function(work: &WorkTree, greeting: &str, extra_yml: &str) {
         "function.yml",
         &format!("template: python3.12\nenvironment:\n  GREETING: {greeting}\n{extra_yml}"),
     );
-    let example =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example/python-hello/function");
+    // The example's files in the `function/` layout (its own is the original's, `entrypoint` at
+    // the root): tests of both layouts.
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example/python-hello");
     work.write(
         "function/app.py",
-        &std::fs::read_to_string(example.join("app.py")).expect("app.py"),
+        &std::fs::read_to_string(example.join("function/app.py")).expect("app.py"),
     );
     work.write(
         "function/entrypoint",
         &std::fs::read_to_string(example.join("entrypoint")).expect("entrypoint"),
     );
     make_executable(work, "function/entrypoint");
+}
+
+/// Copies `example/NAME` into the work tree, executable files staying executable.
+pub fn copy_example(work: &WorkTree, name: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("example")
+        .join(name);
+    copy_dir(&root, &root, work);
+}
+
+fn copy_dir(root: &std::path::Path, dir: &std::path::Path, work: &WorkTree) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(dir).expect("example dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            copy_dir(root, &path, work);
+            continue;
+        }
+        let relative = path.strip_prefix(root).expect("inside the example");
+        let relative = relative.to_string_lossy();
+        work.write(
+            &relative,
+            &std::fs::read_to_string(&path).expect("example file"),
+        );
+        let mode = std::fs::metadata(&path).expect("mode").permissions().mode();
+        if mode & 0o111 != 0 {
+            make_executable(work, &relative);
+        }
+    }
 }
 
 pub fn make_executable(work: &WorkTree, file: &str) {
@@ -277,7 +307,8 @@ pub async fn site_app() -> Option<TestApp> {
         config.build_args = lmnop::config::parse_build_args(&format!(
             "WATCHDOG_IMAGE={watchdog},static.BASE_IMAGE={base},\
              hugo.BASE_IMAGE={base},hugo.BUILD_IMAGE={hugo},\
-             react.BASE_IMAGE={base},react.BUILD_IMAGE={node}"
+             react.BASE_IMAGE={base},react.BUILD_IMAGE={node},python.BASE_IMAGE={}",
+            python_image()
         ))
         .expect("build args");
         config.build_ca = Some(

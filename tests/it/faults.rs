@@ -15,13 +15,13 @@ use crate::private_postgres::PrivatePostgres;
 use crate::support::{ADMIN_PASSWORD, TestApp, spawn_fake_app, spawn_fake_app_with};
 
 /// Asks the function for its answer every 20 ms and keeps every answer that is not `expected`.
-struct Poller {
+pub struct Poller {
     stop: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<(usize, Vec<String>)>,
 }
 
 impl Poller {
-    fn start(app: &TestApp, name: &str, expected: &'static str) -> Self {
+    pub fn start(app: &TestApp, name: &str, expected: &'static str) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let url = app.url(&format!("/function/{name}/"));
         let task = {
@@ -51,7 +51,7 @@ impl Poller {
     }
 
     /// Stops and asserts every answer was the expected one.
-    async fn assert_steady(self) {
+    pub async fn assert_steady(self) {
         self.stop.store(true, Ordering::Relaxed);
         let (answers, wrong) = self.task.await.expect("poller");
         assert!(answers > 5, "the poller ran ({answers} answers)");
@@ -96,7 +96,7 @@ fn push_with_fault_mid_build(
 }
 
 /// The function's releases as the API shows them, newest first.
-async fn releases(app: &TestApp, name: &str) -> Vec<Value> {
+pub async fn releases(app: &TestApp, name: &str) -> Vec<Value> {
     let response = reqwest::Client::new()
         .get(app.url(&format!("/api/v1/functions/{name}")))
         .basic_auth("admin", Some(ADMIN_PASSWORD))
@@ -108,7 +108,7 @@ async fn releases(app: &TestApp, name: &str) -> Vec<Value> {
     detail["releases"].as_array().cloned().unwrap_or_default()
 }
 
-fn branch(work: &WorkTree, app: &TestApp, name: &str) -> Option<String> {
+pub fn branch(work: &WorkTree, app: &TestApp, name: &str) -> Option<String> {
     ref_id(
         &ls_remote(&work.path, &app.admin_url(name)),
         "refs/heads/main",

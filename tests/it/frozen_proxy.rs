@@ -1,5 +1,6 @@
-//! A TCP proxy in front of a real service that can be frozen: from then on it holds every
-//! connection open and forwards nothing, as a registry that hangs mid-push does.
+//! Stand-ins for a part going wrong, in front of the real one so that no other test feels it: a
+//! TCP proxy that can freeze (a registry that hangs mid-push) and an engine socket that can go
+//! away and come back (a Docker engine stopped and started).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -82,5 +83,66 @@ impl Drop for FreezableProxy {
     fn drop(&mut self) {
         self.accept.abort();
         self.shared.forwarding.lock().expect("lock").abort_all();
+    }
+}
+
+/// A Unix socket in front of the Docker engine's that can go away and come back, as the engine
+/// does when it is stopped and started: while stopped, its socket file is gone (connecting fails)
+/// and every open connection is cut. Containers already running go on running, which a real
+/// stop would not do (without `live-restore`).
+pub struct EngineSocket {
+    pub path: std::path::PathBuf,
+    target: std::path::PathBuf,
+    running: std::sync::Mutex<Option<JoinSet<()>>>,
+}
+
+impl EngineSocket {
+    /// Listens at `path` and forwards to the engine's socket at `target`.
+    pub fn start(path: std::path::PathBuf, target: std::path::PathBuf) -> Self {
+        let socket = Self {
+            path,
+            target,
+            running: std::sync::Mutex::new(None),
+        };
+        socket.resume();
+        socket
+    }
+
+    /// The engine is back: the socket answers again.
+    pub fn resume(&self) {
+        let _ = std::fs::remove_file(&self.path);
+        let listener = tokio::net::UnixListener::bind(&self.path).expect("bind the socket");
+        let target = self.target.clone();
+        let mut tasks = JoinSet::new();
+        tasks.spawn(async move {
+            let mut connections = JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let target = target.clone();
+                connections.spawn(async move {
+                    if let Ok(mut engine) = tokio::net::UnixStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
+                    }
+                });
+            }
+        });
+        *self.running.lock().expect("lock") = Some(tasks);
+    }
+
+    /// The engine is gone: open connections are cut and new ones find no socket.
+    pub fn stop(&self) {
+        // Dropping the set aborts the accept loop, and with it every connection it forwards.
+        drop(self.running.lock().expect("lock").take());
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    /// `unix://PATH`, for `DOCKER_HOST`.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.path.display())
+    }
+}
+
+impl Drop for EngineSocket {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

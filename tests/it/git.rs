@@ -287,6 +287,7 @@ async fn with_function_yml_a_push_to_main_gets_as_far_as_the_build() {
     // where it was.
     work.write("function.yml", "template: python3.12\n");
     work.write("function/entrypoint", "#!/bin/sh\n");
+    crate::deploy_support::make_executable(&work, "function/entrypoint");
     work.commit("add function.yml");
     let push = work.git(&["push", &url, "main"]);
     assert!(!push.ok);

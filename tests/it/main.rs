@@ -20,6 +20,7 @@ mod git;
 mod git_hostile;
 mod gitutil;
 mod metrics;
+mod original;
 mod pipeline;
 mod portal;
 mod private_postgres;

@@ -285,6 +285,7 @@ async fn the_reconciler_brings_back_crashed_replicas_and_removes_what_no_release
         },
         port: 8080,
         readiness: None,
+        app_port: None,
         watchdog: false,
         replicas: 1,
     };

@@ -4,30 +4,9 @@
 
 use std::path::Path;
 
-use crate::deploy_support::{Leftovers, containers_of, get, site_app, unique};
+use crate::deploy_support::{Leftovers, containers_of, copy_example, get, site_app, unique};
 use crate::gitutil::WorkTree;
 use crate::support::TestApp;
-
-/// Copies `example/NAME` into the work tree.
-fn copy_example(work: &WorkTree, name: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("example")
-        .join(name);
-    copy_dir(&root, &root, work);
-}
-
-fn copy_dir(root: &Path, dir: &Path, work: &WorkTree) {
-    for entry in std::fs::read_dir(dir).expect("example dir") {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            copy_dir(root, &path, work);
-        } else {
-            let relative = path.strip_prefix(root).expect("inside the example");
-            let content = std::fs::read_to_string(&path).expect("example file");
-            work.write(&relative.to_string_lossy(), &content);
-        }
-    }
-}
 
 /// Ids of the function's containers, running or not.
 fn containers(name: &str) -> Vec<String> {
@@ -83,8 +62,14 @@ fn the_site_templates_serve_static_files_with_mirrorable_images() {
         ),
         (
             "hugo",
-            "hugo.toml",
-            &["BASE_IMAGE", "BUILD_IMAGE", "HUGO_ARGS", "WATCHDOG_IMAGE"][..],
+            "one of site/config.toml, site/hugo.toml, site/config.yaml and 9 more",
+            &[
+                "APT_MIRROR",
+                "BASE_IMAGE",
+                "BUILD_IMAGE",
+                "HUGO_ARGS",
+                "WATCHDOG_IMAGE",
+            ][..],
         ),
         (
             "react",
@@ -99,7 +84,12 @@ fn the_site_templates_serve_static_files_with_mirrorable_images() {
         ),
     ] {
         let template = templates.get(name).expect("the template ships");
-        assert_eq!(template.required_files, [required], "{name}");
+        let required_files: Vec<String> = template
+            .required_files
+            .iter()
+            .map(|requirement| requirement.describe())
+            .collect();
+        assert_eq!(required_files, [required], "{name}");
         assert_eq!(
             template.options.keys().collect::<Vec<_>>(),
             options,
@@ -229,11 +219,16 @@ async fn a_hugo_site_is_built_and_a_broken_one_leaves_the_previous_release_servi
     let tmp = tempfile::tempdir().expect("tmp");
     let url = app.admin_url(&name);
     let work = WorkTree::new(tmp.path(), "work");
+    // The original lmnop's layout: the site in site/, configured by config.toml, with a theme.
     copy_example(&work, "hugo-site");
-    work.write("content/run.md", &format!("---\ntitle: Run {name}\n---\n"));
+    work.write(
+        "site/content/run.md",
+        &format!("---\ntitle: Run {name}\n---\n"),
+    );
     work.commit("the example");
     let push = work.git(&["push", &url, "main"]);
     assert!(push.ok, "{}", push.stderr);
+    assert!(printed(&push.stderr, "site: site/"), "{}", push.stderr);
     // The build image has hugo (the step that says so may come from the layer cache).
     assert!(
         printed(&push.stderr, "Start building sites"),
@@ -266,7 +261,7 @@ async fn a_hugo_site_is_built_and_a_broken_one_leaves_the_previous_release_servi
 
     // A template that hugo cannot render.
     work.write(
-        "layouts/index.html",
+        "site/layouts/index.html",
         "{{ define \"main\" }}{{ partial \"no-such-partial.html\" . }}{{ end }}\n",
     );
     work.commit("broken layout");
@@ -293,24 +288,51 @@ async fn a_hugo_site_is_built_and_a_broken_one_leaves_the_previous_release_servi
     assert_serves(&app, &name, "", "<h1>Hello from Hugo</h1>").await;
     assert_eq!(containers(&name).len(), 1, "nothing new runs");
 
-    // No hugo.toml: refused before anything is built.
-    std::fs::remove_file(work.path.join("hugo.toml")).expect("rm");
-    work.write("config.toml", "title = \"old name\"\n");
-    work.commit("config.toml only");
+    // No configuration in site/ (nor at the root): refused before anything is built, saying
+    // where the site goes.
+    std::fs::remove_file(work.path.join("site/layouts/index.html")).expect("rm");
+    std::fs::rename(
+        work.path.join("site/config.toml"),
+        work.path.join("site/settings.toml"),
+    )
+    .expect("mv");
+    work.commit("no config.toml");
     let push = work.git(&["push", &url, "main"]);
     assert!(!push.ok, "{}", push.stderr);
     assert!(
-        push.stderr
-            .contains("the hugo template needs hugo.toml, which is not in this commit"),
+        push.stderr.contains(
+            "the hugo template needs one of site/config.toml, site/hugo.toml, site/config.yaml \
+             and 9 more, which is not in this commit"
+        ),
         "{}",
         push.stderr
     );
     assert!(
-        push.stderr.contains("rename an older config.toml"),
-        "the template's description is the hint: {}",
+        push.stderr
+            .contains("builds the site in a directory called site/ at the root"),
+        "the template's own message is the hint: {}",
         push.stderr
     );
     assert_serves(&app, &name, "about/", "Every page under").await;
+
+    // The site at the root of the repository, as lmnop also allows.
+    for entry in ["content", "themes"] {
+        std::fs::rename(work.path.join("site").join(entry), work.path.join(entry)).expect("mv");
+    }
+    std::fs::rename(
+        work.path.join("site/settings.toml"),
+        work.path.join("hugo.toml"),
+    )
+    .expect("mv");
+    work.commit("the site at the root");
+    let push = work.git(&["push", &url, "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        printed(&push.stderr, "site: the repository's root"),
+        "{}",
+        push.stderr
+    );
+    assert_serves(&app, &name, "", "<h1>Hello from Hugo</h1>").await;
 
     app.stop().await;
 }
@@ -387,6 +409,14 @@ async fn a_react_app_is_built_with_npm_and_broken_builds_are_explained() {
         push.stderr
     );
     assert!(
+        printed(
+            &push.stderr,
+            "serving build/ (the directory npm run build wrote)"
+        ),
+        "Create React App's build/, found without an option: {}",
+        push.stderr
+    );
+    assert!(
         push.stderr.contains(&format!("success: {name} v1 is live")),
         "the refused first push left no release behind: {}",
         push.stderr
@@ -397,10 +427,10 @@ async fn a_react_app_is_built_with_npm_and_broken_builds_are_explained() {
     assert_serves(&app, &name, "build-id.txt", &name).await;
     assert_eq!(container_user(&name), "app", "not root");
 
-    // The build writes dist/, but function.yml says build/.
+    // The build writes build/, but function.yml says dist/.
     work.write(
         "function.yml",
-        "template: react\noptions:\n  BUILD_DIR: build\n",
+        "template: react\noptions:\n  BUILD_DIR: dist\n",
     );
     work.commit("wrong build directory");
     let push = work.git(&["push", &url, "main"]);
@@ -408,7 +438,7 @@ async fn a_react_app_is_built_with_npm_and_broken_builds_are_explained() {
     assert!(
         printed(
             &push.stderr,
-            "error: npm run build made no build/index.html; set options.BUILD_DIR in function.yml"
+            "error: npm run build made no dist/index.html; set options.BUILD_DIR in function.yml"
         ),
         "{}",
         push.stderr

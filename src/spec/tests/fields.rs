@@ -42,7 +42,7 @@ fn options_must_be_declared_by_the_template() {
     assert_eq!(
         error.message,
         "option `NODE_VERSION` is not declared by template `python3.12`; its options are \
-         PYTHON_EXTRA_PACKAGES, PYTHON_VERSION"
+         PYTHON_EXTRA_PACKAGES, PYTHON_VERSION, packages"
     );
     expect_error(
         "template: static\noptions: {X: 1}\n",
@@ -50,9 +50,17 @@ fn options_must_be_declared_by_the_template() {
         2,
         &["declares no options"],
     );
+    // Lower-case names are names (the original's `packages`); a Dockerfile ARG cannot start
+    // with a digit or hold a '-'.
     expect_error(
         "template: python3.12\noptions: {lower: 1}\n",
         "options.lower",
+        2,
+        &["not declared by template"],
+    );
+    expect_error(
+        "template: python3.12\noptions: {not-a-name: 1}\n",
+        "options.not-a-name",
         2,
         &["not an option name"],
     );
@@ -238,4 +246,31 @@ environment:
         shown.lines().all(|line| line.starts_with("function.yml")),
         "{shown}"
     );
+}
+
+#[test]
+fn packages_are_debian_package_names_so_a_typo_is_a_field_error_not_a_command() {
+    let spec = parse_ok("template: python3.12\noptions: {packages: curl}\n");
+    assert_eq!(spec.options["packages"], "curl");
+    let spec =
+        parse_ok("template: python3.12\noptions:\n  packages: \"libpq-dev gcc g++ lib32z1.0\"\n");
+    assert_eq!(spec.options["packages"], "libpq-dev gcc g++ lib32z1.0");
+    for (bad, word) in [
+        ("curl; rm -rf /", "curl;"),
+        ("curl $(id)", "$(id)"),
+        ("Curl", "Curl"),
+        ("c", "c"),
+        ("-curl", "-curl"),
+    ] {
+        let text = format!("template: python3.12\noptions:\n  packages: '{bad}'\n");
+        expect_error(
+            &text,
+            "options.packages",
+            3,
+            &[
+                &format!("`{word}` is not a Debian package name"),
+                "separated by spaces",
+            ],
+        );
+    }
 }

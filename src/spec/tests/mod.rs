@@ -7,7 +7,7 @@ mod valid;
 
 use std::cell::RefCell;
 
-use super::{Catalog, FunctionSpec, SpecError, parse};
+use super::{Catalog, DeclaredOption, FunctionSpec, OptionFormat, SpecError, parse};
 
 /// Installed: five templates; python3.12 declares two options; two secrets exist. Remembers
 /// every name it was asked about.
@@ -23,12 +23,20 @@ impl Catalog for TestCatalog {
             .to_vec()
     }
 
-    fn template_options(&self, template: &str) -> Option<Vec<String>> {
+    fn template_options(&self, template: &str) -> Option<Vec<DeclaredOption>> {
         self.asked.borrow_mut().push(template.to_owned());
+        let text = |name: &str| DeclaredOption {
+            name: name.to_owned(),
+            format: OptionFormat::Text,
+        };
         match template {
             "python3.12" => Some(vec![
-                "PYTHON_EXTRA_PACKAGES".to_owned(),
-                "PYTHON_VERSION".to_owned(),
+                text("PYTHON_EXTRA_PACKAGES"),
+                text("PYTHON_VERSION"),
+                DeclaredOption {
+                    name: "packages".to_owned(),
+                    format: OptionFormat::DebianPackages,
+                },
             ]),
             "dockerfile" | "hugo" | "react" | "static" => Some(Vec::new()),
             _ => None,

@@ -228,3 +228,41 @@ fn a_file_of_exactly_the_limit_is_read() {
 fn a_byte_order_mark_is_skipped() {
     assert_eq!(parse_ok("\u{feff}template: static\n").template, "static");
 }
+
+/// A `function.yml` as the original lmnop's users write them: comments, lower-case
+/// environment names, the `packages` option, quoted and unquoted quantities.
+#[test]
+fn the_original_lmnop_s_function_files_parse_unchanged() {
+    let original = "\
+# Deployed with lmnop.
+template: python3.12
+
+# resources for each replica
+requests:
+  cpu: 100m
+  memory: \"128Mi\"
+limits:
+  cpu: 1000m
+  memory: 512Mi
+
+environment:
+  foo: bar
+  LOG_LEVEL: info
+  workers: 2
+
+secrets:
+  - db-password
+
+options:
+  packages: \"libpq-dev gcc\"
+";
+    let spec = parse_ok(original);
+    assert_eq!(
+        spec.environment,
+        map(&[("LOG_LEVEL", "info"), ("foo", "bar"), ("workers", "2")])
+    );
+    assert_eq!(spec.options, map(&[("packages", "libpq-dev gcc")]));
+    assert_eq!(spec.requests.memory_mib, 128);
+    assert_eq!(spec.limits.cpu_millis, 1000);
+    assert_eq!(spec.secrets, ["db-password"]);
+}

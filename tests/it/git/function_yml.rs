@@ -11,6 +11,7 @@ use crate::support::{TestApp, spawn_app};
 fn python_work(tmp: &std::path::Path) -> WorkTree {
     let work = WorkTree::new(tmp, "work");
     work.write("function/entrypoint", "#!/bin/sh\n");
+    crate::deploy_support::make_executable(&work, "function/entrypoint");
     work
 }
 
@@ -135,7 +136,7 @@ async fn a_file_the_template_needs_is_named_when_it_is_missing() {
     assert!(!push.ok);
     assert!(
         push.stderr
-            .contains("the python3.12 template needs function/entrypoint"),
+            .contains("the python3.12 template needs entrypoint or function/entrypoint"),
         "{}",
         push.stderr
     );
