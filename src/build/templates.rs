@@ -34,9 +34,10 @@ pub struct Template {
     /// A path that answers 200 once the container's server is up (the watchdog's
     /// `/_/health`), checked before the function's own health path.
     pub readiness_path: Option<String>,
-    /// Where the watchdog forwards requests inside the container (`app_port: 5000`): the port
-    /// the function's own server must listen on.
-    pub app_port: Option<u16>,
+    /// Where the watchdog forwards requests inside the container: the port the function's own
+    /// server must listen on (`app_port: 5000`, or `app_port: {option: APP_PORT}` when an option
+    /// sets it).
+    pub app_port: Option<AppPort>,
     /// The image is served by the OpenFaaS of-watchdog (`watchdog: of-watchdog`): lmnop sets its
     /// timeouts from the function's `timeout` and shortens its stop (see
     /// [`crate::runtime::watchdog`]).
@@ -64,6 +65,27 @@ impl Requirement {
                 self.any_of[..LISTED].join(", "),
                 n - LISTED
             ),
+        }
+    }
+}
+
+/// The port a template's app listens on behind its watchdog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppPort {
+    Fixed(u16),
+    /// The value of this build option.
+    Option(String),
+}
+
+impl Template {
+    /// The port the app listens on, with these (resolved) build options.
+    pub fn app_port(&self, options: &BTreeMap<String, String>) -> Option<u16> {
+        match self.app_port.as_ref()? {
+            AppPort::Fixed(port) => Some(*port),
+            AppPort::Option(name) => options
+                .get(name)
+                .or_else(|| self.options.get(name))
+                .and_then(|value| value.parse().ok()),
         }
     }
 }
@@ -200,6 +222,28 @@ fn load_one(dir: &Path) -> Result<Vec<Template>, TemplateError> {
         Some(path) => path.to_owned(),
         None => format!("{}/Dockerfile", super::context::TEMPLATE_DIR),
     };
+    let app_port = match &doc["app_port"] {
+        Yaml::BadValue => None,
+        Yaml::Hash(_) => {
+            let option = doc["app_port"]["option"].as_str().ok_or_else(|| {
+                invalid("`app_port` must be a port number or {option: NAME}".to_owned())
+            })?;
+            if !options.contains_key(option) {
+                return Err(invalid(format!(
+                    "`app_port` names {option}, which `options` does not declare"
+                )));
+            }
+            Some(AppPort::Option(option.to_owned()))
+        }
+        value => Some(AppPort::Fixed(
+            value
+                .as_i64()
+                .and_then(|port| u16::try_from(port).ok())
+                .ok_or_else(|| {
+                    invalid("`app_port` must be a port number or {option: NAME}".to_owned())
+                })?,
+        )),
+    };
     let template = Template {
         name: name.clone(),
         family: name,
@@ -215,15 +259,7 @@ fn load_one(dir: &Path) -> Result<Vec<Template>, TemplateError> {
         dir: dir.to_owned(),
         dockerfile,
         readiness_path: doc["readiness_path"].as_str().map(str::to_owned),
-        app_port: match &doc["app_port"] {
-            Yaml::BadValue => None,
-            value => Some(
-                value
-                    .as_i64()
-                    .and_then(|port| u16::try_from(port).ok())
-                    .ok_or_else(|| invalid("`app_port` must be a port number".to_owned()))?,
-            ),
-        },
+        app_port,
         watchdog: match &doc["watchdog"] {
             Yaml::BadValue | Yaml::Null => false,
             Yaml::String(kind) if kind == "of-watchdog" => true,
@@ -331,7 +367,9 @@ mod tests {
         let templates = Templates::load(&dir);
         let python = templates.get("python3.12").expect("python3.12 ships");
         assert_eq!(python.port, 8080);
-        assert_eq!(python.app_port, Some(5000));
+        assert_eq!(python.app_port(&BTreeMap::new()), Some(5000));
+        let options = BTreeMap::from([("APP_PORT".to_owned(), "5050".to_owned())]);
+        assert_eq!(python.app_port(&options), Some(5050));
         assert_eq!(
             python.required_files,
             [Requirement {
@@ -348,16 +386,18 @@ mod tests {
         assert!(python.options.contains_key("WATCHDOG_IMAGE"));
         assert_eq!(python.dockerfile, ".lmnop/Dockerfile");
         assert_eq!(python.readiness_path.as_deref(), Some("/_/health"));
-        // The original lmnop's names, one directory: each its own Python.
-        for (name, image) in [
-            ("python3", "python:3.12-slim-bookworm"),
-            ("python3.9", "python:3.9-slim-bookworm"),
-            ("python3.10", "python:3.10-slim-bookworm"),
-            ("python3.11", "python:3.11-slim-bookworm"),
-            ("python3.13", "python:3.13-slim-bookworm"),
+        // The original lmnop's names, one directory: each its own Python. `python3` is the
+        // original's oldest template: Python 3.9, its app on port 8000.
+        for (name, image, port) in [
+            ("python3", "python:3.9-slim-bookworm", 8000),
+            ("python3.9", "python:3.9-slim-bookworm", 5000),
+            ("python3.10", "python:3.10-slim-bookworm", 5000),
+            ("python3.11", "python:3.11-slim-bookworm", 5000),
+            ("python3.13", "python:3.13-slim-bookworm", 5000),
         ] {
             let variant = templates.get(name).expect("ships");
             assert_eq!(variant.options["BASE_IMAGE"], image);
+            assert_eq!(variant.app_port(&BTreeMap::new()), Some(port), "{name}");
             assert_eq!((variant.family.as_str(), variant.port), ("python", 8080));
         }
         assert!(templates.get("python").is_none(), "the family is no name");

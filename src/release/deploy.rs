@@ -319,7 +319,7 @@ async fn run(
         spec: spec.clone(),
         port: template.port,
         readiness: template.readiness_path.clone(),
-        app_port: template.app_port,
+        app_port: state.app_port(template, spec),
         watchdog: template.watchdog,
         replicas,
     };

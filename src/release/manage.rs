@@ -39,6 +39,24 @@ impl From<sqlx::Error> for ChangeError {
 }
 
 impl Releaser {
+    /// The port `spec`'s app listens on behind `template`'s watchdog, with the options the build
+    /// had (the template's, the operator's, the function's).
+    pub fn app_port(
+        &self,
+        template: &crate::build::templates::Template,
+        spec: &crate::spec::FunctionSpec,
+    ) -> Option<u16> {
+        let operator = self
+            .config
+            .build_args
+            .for_template(&template.name, &template.family);
+        template.app_port(&crate::build::image::resolve_options(
+            template,
+            &operator,
+            &spec.options,
+        ))
+    }
+
     /// What the runtime runs of `release` of `function`: its image, recorded config, and the
     /// port and readiness path of its template. `None` for a release that never got an image.
     pub fn deployment(
@@ -56,7 +74,7 @@ impl Releaser {
             image: release.image.clone()?,
             port: template.map_or(8080, |template| template.port),
             readiness: template.and_then(|template| template.readiness_path.clone()),
-            app_port: template.and_then(|template| template.app_port),
+            app_port: template.and_then(|template| self.app_port(template, &spec)),
             watchdog: template.is_some_and(|template| template.watchdog),
             replicas: crate::runtime::scale::replicas(desired_replicas, &spec),
             spec,

@@ -67,15 +67,17 @@ fn read_function_file(
     Ok((tree, file))
 }
 
-/// The paths of `required` that the tree lacks.
 /// What the pushed tree lacks of the template's requirements.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Unmet {
     Missing(Requirement),
-    /// Found at this path, but committed without the executable bit.
+    /// Found at this path, but committed without the executable bit: the build sets it, and
+    /// the pusher is told.
     NotExecutable(String),
 }
 
+/// Each requirement of `required` the tree does not meet: none of its paths is a file there, or
+/// the one found is not executable when it must be.
 fn unmet_requirements(
     repo: &Path,
     quarantine: &Quarantine,
@@ -185,37 +187,30 @@ pub async fn validate(
         Ok(Err(error)) => return unreadable(&error, out).await,
         Err(error) => return unreadable(&error.into(), out).await,
     };
-    if !unmet.is_empty() {
-        let mut described = false;
-        for problem in &unmet {
-            match problem {
-                Unmet::Missing(requirement) => {
-                    out.error(&format!(
-                        "the {} template needs {}, which is not in this commit",
-                        spec.template,
-                        requirement.describe()
-                    ));
-                    if let Some(message) = &requirement.message {
-                        out.hint(message);
-                        described = true;
-                    }
-                }
-                Unmet::NotExecutable(path) => {
-                    out.error(&format!(
-                        "{path} is not executable; the {} template runs it",
-                        spec.template
-                    ));
-                    out.hint(&format!(
-                        "make it executable: `git update-index --chmod=+x {path}` (or \
-                         `chmod +x {path}` and `git add {path}`), commit, and push again"
-                    ));
-                    described = true;
+    let mut missing = false;
+    for problem in &unmet {
+        match problem {
+            Unmet::Missing(requirement) => {
+                missing = true;
+                out.error(&format!(
+                    "the {} template needs {}, which is not in this commit",
+                    spec.template,
+                    requirement.describe()
+                ));
+                if let Some(message) = &requirement.message {
+                    out.hint(message);
+                } else if !template.description.is_empty() {
+                    out.hint(&template.description);
                 }
             }
+            // As the original lmnop did, the image gets it executable; git should have it so.
+            Unmet::NotExecutable(path) => out.note(&format!(
+                "{path} is not executable in this commit; the build makes it executable (to \
+                 record that in git: `git update-index --chmod=+x {path}`)"
+            )),
         }
-        if !described && !template.description.is_empty() {
-            out.hint(&template.description);
-        }
+    }
+    if missing {
         return None;
     }
     step.done(&format!(

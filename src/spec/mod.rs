@@ -56,6 +56,8 @@ pub enum OptionFormat {
     /// Debian package names separated by spaces (`curl libpq-dev`), each by Debian's rule, so
     /// the value is safe on an `apt-get install` line.
     DebianPackages,
+    /// A port an unprivileged app can listen on beside the watchdog: 1024-65535, not 8080.
+    Port,
 }
 
 impl OptionFormat {
@@ -64,6 +66,7 @@ impl OptionFormat {
         match name {
             "text" => Some(Self::Text),
             "debian-packages" => Some(Self::DebianPackages),
+            "port" => Some(Self::Port),
             _ => None,
         }
     }

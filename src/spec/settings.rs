@@ -273,6 +273,17 @@ fn check_format(format: OptionFormat, value: &str) -> Result<(), String> {
             }
             Ok(())
         }
+        OptionFormat::Port => match value.trim().parse::<u16>() {
+            Ok(8080) => Err(
+                "8080 is the watchdog's own port; the app listens on another one, e.g. 5000"
+                    .to_owned(),
+            ),
+            Ok(port) if port >= 1024 => Ok(()),
+            _ => Err(format!(
+                "`{}` is not a port the app can listen on: use a number from 1024 to 65535",
+                echo(value)
+            )),
+        },
     }
 }
 

@@ -42,7 +42,7 @@ fn options_must_be_declared_by_the_template() {
     assert_eq!(
         error.message,
         "option `NODE_VERSION` is not declared by template `python3.12`; its options are \
-         PYTHON_EXTRA_PACKAGES, PYTHON_VERSION, packages"
+         PYTHON_EXTRA_PACKAGES, PYTHON_VERSION, packages, APP_PORT"
     );
     expect_error(
         "template: static\noptions: {X: 1}\n",
@@ -272,5 +272,20 @@ fn packages_are_debian_package_names_so_a_typo_is_a_field_error_not_a_command() 
                 "separated by spaces",
             ],
         );
+    }
+}
+
+#[test]
+fn an_app_port_is_one_an_unprivileged_app_can_listen_on_beside_the_watchdog() {
+    let spec = parse_ok("template: python3.12\noptions: {APP_PORT: 8000}\n");
+    assert_eq!(spec.options["APP_PORT"], "8000");
+    for (bad, words) in [
+        ("8080", "the watchdog's own port"),
+        ("80", "from 1024 to 65535"),
+        ("http", "`http` is not a port"),
+        ("70000", "from 1024 to 65535"),
+    ] {
+        let text = format!("template: python3.12\noptions:\n  APP_PORT: '{bad}'\n");
+        expect_error(&text, "options.APP_PORT", 3, &[words]);
     }
 }

@@ -37,6 +37,10 @@ impl Catalog for TestCatalog {
                     name: "packages".to_owned(),
                     format: OptionFormat::DebianPackages,
                 },
+                DeclaredOption {
+                    name: "APP_PORT".to_owned(),
+                    format: OptionFormat::Port,
+                },
             ]),
             "dockerfile" | "hugo" | "react" | "static" => Some(Vec::new()),
             _ => None,
