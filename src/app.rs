@@ -89,6 +89,8 @@ pub enum StartError {
     Repos(RepoError),
     #[error("cannot open the hook socket in the data directory: {0}")]
     HookSocket(std::io::Error),
+    #[error("LMNOP_GATEWAY_URL: {0}")]
+    Gateway(String),
     #[error("cannot listen on {addr}: {error}. Choose another address with LMNOP_LISTEN")]
     Bind {
         addr: SocketAddr,
@@ -106,6 +108,28 @@ impl From<AccountError> for StartError {
     fn from(error: AccountError) -> Self {
         Self::FirstAdmin(error)
     }
+}
+
+/// The address the router sends `/function/NAME` to: the gateway's, looked up once. The router
+/// speaks plain HTTP to it, as to containers.
+async fn gateway_address(url: &str) -> Result<SocketAddr, StartError> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        StartError::Gateway(format!(
+            "{url} is not a plain http:// URL; the router reaches the gateway over HTTP inside \
+             the cluster, e.g. http://gateway.openfaas:8080"
+        ))
+    })?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let authority = if authority.contains(':') {
+        authority.to_owned()
+    } else {
+        format!("{authority}:80")
+    };
+    tokio::net::lookup_host(&authority)
+        .await
+        .map_err(|error| StartError::Gateway(format!("cannot look up {authority}: {error}")))?
+        .next()
+        .ok_or_else(|| StartError::Gateway(format!("{authority} has no address")))
 }
 
 /// All routes, with the state they need.
@@ -192,8 +216,19 @@ impl Application {
             .build()
             .expect("a plain HTTP client builds");
         let secrets = crate::secrets::SecretStore::new(&config.data_dir);
-        let (builder, runtime) = match seams {
-            Seams::Real => (
+        let (builder, runtime) = match (seams, &config.runtime) {
+            (Seams::Real, crate::config::RuntimeConfig::OpenFaas { gateway, registry }) => (
+                crate::build::builder::Builder::Docker(engine.clone()),
+                crate::runtime::Runtime::OpenFaas(crate::runtime::OpenFaasRuntime::new(
+                    crate::runtime::openfaas::gateway::Gateway::new(gateway.clone()),
+                    registry.clone(),
+                    secrets.clone(),
+                    routes.clone(),
+                    gateway_address(&gateway.url).await?,
+                    instance.clone(),
+                )),
+            ),
+            (Seams::Real, crate::config::RuntimeConfig::Docker { .. }) => (
                 crate::build::builder::Builder::Docker(engine.clone()),
                 crate::runtime::Runtime::Docker(crate::runtime::DockerRuntime::new(
                     engine,
@@ -206,7 +241,7 @@ impl Application {
                     },
                 )),
             ),
-            Seams::Fake => (
+            (Seams::Fake, _) => (
                 crate::build::builder::Builder::Fake,
                 crate::runtime::Runtime::Fake(crate::runtime::FakeRuntime::new(routes.clone())),
             ),
@@ -235,7 +270,6 @@ impl Application {
                 build_ca: config.build_ca.clone(),
                 urls,
                 reserved: config.reserved_names(),
-                docker_host: config.docker_host.clone(),
             }),
             pending: Arc::default(),
         };

@@ -115,6 +115,11 @@ impl Engine {
         }
     }
 
+    /// Where the engine is (`unix:///var/run/docker.sock`).
+    pub fn host(&self) -> &DockerHost {
+        &self.host
+    }
+
     /// The client, connecting and negotiating the API version the first time.
     pub async fn client(&self) -> Result<Docker, EngineError> {
         self.client

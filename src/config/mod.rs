@@ -139,16 +139,6 @@ impl Config {
         let store = StoreConfig::from_args(args.store)?;
         let docker_host = DockerHost::new(Some(args.runtime.docker_host.clone()));
         let runtime = RuntimeConfig::from_args(args.runtime)?;
-        if let RuntimeConfig::OpenFaas { .. } = runtime {
-            // Accepting it and running Docker containers instead would mislead the operator.
-            return Err(ConfigError::Invalid {
-                setting: "LMNOP_RUNTIME",
-                reason: "the openfaas runtime is not available in this version of lmnop; \
-                         unset LMNOP_RUNTIME (or set it to docker) to run functions on the \
-                         local Docker engine"
-                    .to_owned(),
-            });
-        }
         let admin_password = parse::secret_setting(
             "LMNOP_ADMIN_PASSWORD",
             args.admin_password,

@@ -125,14 +125,15 @@ impl HookServer {
     }
 
     /// git has exited: the handler settles the push, and its token is forgotten.
-    pub async fn finish(&self, token: &str) {
+    pub async fn finish(&self, token: &str) -> Option<super::receive::Refusal> {
         let session = self
             .sessions
             .lock()
             .expect("the session map is never poisoned")
             .remove(token);
-        if let (Some(session), Some(handler)) = (session, self.handler.get()) {
-            handler.settle(&session.push).await;
+        match (session, self.handler.get()) {
+            (Some(session), Some(handler)) => handler.settle(&session.push).await,
+            _ => None,
         }
     }
 

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::hook_server::{HookServer, PushSession, SOCKET_ENV, TOKEN_ENV};
 use super::locks::RepoLocks;
-use super::receive::Push;
+use super::receive::{Push, Refusal};
 use super::repos::Repos;
 use super::service::{self, Service, ServiceBody, ServiceOptions};
 use crate::accounts::Accounts;
@@ -276,7 +276,9 @@ async fn read_service(
         MAX_UPLOAD_REQUEST_BYTES,
     )
     .map_err(anyhow::Error::from)?;
-    Ok(respond(service, running, CancellationToken::new(), async {}))
+    Ok(respond(service, running, CancellationToken::new(), async {
+        None
+    }))
 }
 
 async fn receive_pack(
@@ -384,8 +386,9 @@ async fn receive_pack(
             }
         }
         // The refs are final now: the push's release is settled against them.
-        cleanup_state.hooks.finish(&token).await;
+        let refusal = cleanup_state.hooks.finish(&token).await;
         drop(lock);
+        refusal
     };
     Ok(respond(Service::ReceivePack, running, cancel, cleanup))
 }
@@ -396,7 +399,7 @@ fn respond(
     service: Service,
     running: service::RunningService,
     cancel: CancellationToken,
-    cleanup: impl std::future::Future<Output = ()> + Send + 'static,
+    cleanup: impl std::future::Future<Output = Option<Refusal>> + Send + 'static,
 ) -> Response {
     let (settled_tx, settled) = tokio::sync::oneshot::channel();
     tokio::spawn(supervise(
@@ -404,8 +407,7 @@ fn respond(
         running.stderr,
         cancel.clone(),
         async move {
-            cleanup.await;
-            let _ = settled_tx.send(());
+            let _ = settled_tx.send(cleanup.await);
         },
     ));
     git_response(

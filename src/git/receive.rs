@@ -103,6 +103,18 @@ pub trait PushHandler: Send + Sync + 'static {
         out: &'a Output,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
-    /// git has exited, however it went: the refs are what they will stay.
-    fn settle<'a>(&'a self, push: &'a Push) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+    /// git has exited, however it went: the refs are what they will stay. A push refused in
+    /// `prepared` is returned: git dies there without telling the pusher anything, so lmnop
+    /// closes git's report with it.
+    fn settle<'a>(
+        &'a self,
+        push: &'a Push,
+    ) -> Pin<Box<dyn Future<Output = Option<Refusal>> + Send + 'a>>;
+}
+
+/// A ref update lmnop refused after git had locked it, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub ref_name: String,
+    pub reason: String,
 }

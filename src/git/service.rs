@@ -16,6 +16,8 @@ use tokio::process::{Child, Command};
 use tokio_util::io::{ReaderStream, StreamReader};
 use tokio_util::sync::CancellationToken;
 
+use super::receive::Refusal;
+
 /// The smart-HTTP services: fetch, push, and `git archive --remote` (protocol v2 clients).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -223,11 +225,13 @@ pub fn start(
 /// before the end.
 ///
 /// The body ends only once `settled` fires (git has exited and the server has cleaned up), so
-/// when `git push` returns, the server's state is final.
+/// when `git push` returns, the server's state is final. When lmnop refused the ref update in
+/// git's `prepared` state, git dies without its report and a client would wait for it forever:
+/// the report is written here instead, with lmnop's reason.
 pub struct ServiceBody {
     inner: ReaderStream<tokio::process::ChildStdout>,
     output_done: bool,
-    settled: tokio::sync::oneshot::Receiver<()>,
+    settled: tokio::sync::oneshot::Receiver<Option<Refusal>>,
     finished: bool,
     cancel: CancellationToken,
     /// For receive-pack: where the output's pkt-lines are, to see its closing flush.
@@ -238,7 +242,7 @@ impl ServiceBody {
     pub fn new(
         service: Service,
         inner: ReaderStream<tokio::process::ChildStdout>,
-        settled: tokio::sync::oneshot::Receiver<()>,
+        settled: tokio::sync::oneshot::Receiver<Option<Refusal>>,
         cancel: CancellationToken,
     ) -> Self {
         Self {
@@ -265,12 +269,16 @@ struct PktFraming {
     remaining: usize,
     flushed: bool,
     broken: bool,
+    /// The first byte of git's first payload: its band (1, 2 or 3) when the client asked for a
+    /// side band.
+    first: Option<u8>,
 }
 
 impl PktFraming {
     fn feed(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() && !self.broken {
             if self.remaining > 0 {
+                self.first.get_or_insert(bytes[0]);
                 let skip = self.remaining.min(bytes.len());
                 self.remaining -= skip;
                 bytes = &bytes[skip..];
@@ -313,14 +321,71 @@ impl Stream for ServiceBody {
                 other => return other,
             }
         }
+        if self.finished {
+            return Poll::Ready(None);
+        }
         match Pin::new(&mut self.settled).poll(cx) {
-            Poll::Ready(_) => {
+            Poll::Ready(refusal) => {
                 self.finished = true;
-                Poll::Ready(None)
+                let unreported = self
+                    .framing
+                    .as_ref()
+                    .filter(|framing| !framing.flushed && !framing.broken);
+                match (refusal, unreported) {
+                    (Ok(Some(refusal)), Some(framing)) => {
+                        let banded = !matches!(framing.first, Some(byte) if byte > 3);
+                        Poll::Ready(Some(Ok(Bytes::from(closing_report(&refusal, banded)))))
+                    }
+                    _ => Poll::Ready(None),
+                }
             }
             Poll::Pending => Poll::Pending,
         }
     }
+}
+
+/// receive-pack's report for a ref lmnop refused after git died without one: the reason as
+/// the pusher's `remote: error:` line and the ref rejected, in the side band when the client
+/// asked for one (every git since 1.6 does), else the report alone with the reason in it.
+fn closing_report(refusal: &Refusal, banded: bool) -> Vec<u8> {
+    fn pkt(out: &mut Vec<u8>, payload: &[u8]) {
+        out.extend_from_slice(format!("{:04x}", payload.len() + 4).as_bytes());
+        out.extend_from_slice(payload);
+    }
+    // In packets small enough for `side-band` as for `side-band-64k`.
+    fn band(out: &mut Vec<u8>, band: u8, bytes: &[u8]) {
+        for chunk in bytes.chunks(990) {
+            let mut payload = vec![band];
+            payload.extend_from_slice(chunk);
+            pkt(out, &payload);
+        }
+    }
+    // A reason is one line in the report.
+    let reason: String = refusal
+        .reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let shown = if banded {
+        "refused by lmnop (see above)"
+    } else {
+        reason.as_str()
+    };
+    let mut report = Vec::new();
+    pkt(&mut report, b"unpack ok\n");
+    pkt(
+        &mut report,
+        format!("ng {} {shown}\n", refusal.ref_name).as_bytes(),
+    );
+    report.extend_from_slice(b"0000");
+    if !banded {
+        return report;
+    }
+    let mut out = Vec::new();
+    band(&mut out, 2, format!("error: {reason}\n").as_bytes());
+    band(&mut out, 1, &report);
+    out.extend_from_slice(b"0000");
+    out
 }
 
 impl Drop for ServiceBody {
@@ -372,6 +437,43 @@ mod tests {
         assert!(
             !junk.flushed,
             "output that is not pkt-lines never counts as reported"
+        );
+    }
+
+    #[test]
+    fn a_closing_report_rejects_the_ref_with_the_reason_in_the_side_band_or_the_report() {
+        let refusal = Refusal {
+            ref_name: "refs/heads/main".to_owned(),
+            reason: "v2 did not answer\nin time".to_owned(),
+        };
+        let banded = closing_report(&refusal, true);
+        let mut framing = PktFraming::default();
+        framing.feed(&banded);
+        assert!(framing.flushed && !framing.broken);
+        assert_eq!(
+            framing.first,
+            Some(2),
+            "the reason comes first, as progress"
+        );
+        let text = String::from_utf8_lossy(&banded);
+        assert!(
+            text.contains("\x02error: v2 did not answer in time\n"),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("\x01000eunpack ok\n")
+                && text.contains("ng refs/heads/main refused by lmnop (see above)\n"),
+            "{text:?}"
+        );
+        assert!(
+            text.ends_with("00000000"),
+            "the report's flush, then the band's"
+        );
+
+        let plain = String::from_utf8_lossy(&closing_report(&refusal, false)).into_owned();
+        assert_eq!(
+            plain,
+            "000eunpack ok\n0031ng refs/heads/main v2 did not answer in time\n0000"
         );
     }
 

@@ -21,10 +21,7 @@ pub async fn show_health(State(state): State<AppState>) -> (StatusCode, String) 
             "database",
             db.map(|answer| answer.map_err(|e| e.to_string())),
         ),
-        down(
-            "engine",
-            engine.map(|answer| answer.map_err(|e| e.to_string())),
-        ),
+        down(state.runtime.part(), engine),
     ]
     .into_iter()
     .flatten()

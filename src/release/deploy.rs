@@ -106,8 +106,11 @@ pub async fn release(
                 tokio::time::timeout(std::time::Duration::from_secs(1), state.runtime.ping())
                     .await
                     .map_or(true, |answer| answer.is_err());
+            // Containers stop with the engine; functions behind a gateway go on without it.
+            let serving_stops =
+                matches!(state.runtime.as_ref(), crate::runtime::Runtime::Docker(_));
             if engine_down {
-                let serving = if function.current_release_id.is_some() {
+                let serving = if function.current_release_id.is_some() && serving_stops {
                     format!(
                         ", so nothing serves {} until it is back; lmnop then starts the current \
                          release again",
@@ -117,8 +120,8 @@ pub async fn release(
                     String::new()
                 };
                 out.hint(&format!(
-                    "the Docker engine at {} does not answer{serving}",
-                    state.config.docker_host
+                    "{} does not answer{serving}",
+                    state.runtime.place()
                 ));
             } else if function.current_release_id.is_some() {
                 out.hint(&format!(
@@ -305,12 +308,19 @@ async fn run(
 
     // Deploy.
     let started = Instant::now();
-    let step = out.step(&format!(
-        "Starting {} container{} of v{}",
-        replicas,
-        if replicas == 1 { "" } else { "s" },
-        release.number
-    ));
+    let step = match state.runtime.as_ref() {
+        crate::runtime::Runtime::OpenFaas(_) => out.step(&format!(
+            "Checking what v{} needs at {}",
+            release.number,
+            state.runtime.place()
+        )),
+        _ => out.step(&format!(
+            "Starting {} container{} of v{}",
+            replicas,
+            if replicas == 1 { "" } else { "s" },
+            release.number
+        )),
+    };
     let deployment = Deployment {
         instance: state.instance.clone(),
         function: push.function.to_string(),
@@ -323,8 +333,27 @@ async fn run(
         watchdog: template.watchdog,
         replicas,
     };
-    let staged = state.runtime.stage(&deployment).await?;
+    // What serves now, for a runtime that must put it back if the switch is undone.
+    let previous = match releases::serving_one(&state.db, push.function.as_str()).await {
+        Ok(serving) => serving.and_then(|serving| {
+            state.deployment(
+                push.function.as_str(),
+                &serving.release,
+                serving.desired_replicas,
+            )
+        }),
+        Err(error) => {
+            return Err(ReleaseError::Deploy(crate::runtime::DeployError::Database(
+                state.db.describe(&error),
+            )));
+        }
+    };
+    let staged = state.runtime.stage(&deployment, previous).await?;
     timings.0.insert("deploy", started.elapsed().as_secs_f64());
-    step.done("healthy");
+    step.done(match state.runtime.as_ref() {
+        // The gateway deploys it when git has locked the branch; the verdict follows.
+        crate::runtime::Runtime::OpenFaas(_) => "ready to deploy; it goes live with the branch",
+        _ => "healthy",
+    });
     Ok(staged)
 }

@@ -48,7 +48,10 @@ pub enum ReleaseError {
 
 fn deploy_step(error: &DeployError) -> Step {
     match error {
-        DeployError::Engine(_) | DeployError::Start(_) => Step::Deploy,
+        DeployError::Engine(_)
+        | DeployError::Start(_)
+        | DeployError::Database(_)
+        | DeployError::OpenFaas(_) => Step::Deploy,
         DeployError::Unhealthy { .. } => Step::HealthCheck,
     }
 }

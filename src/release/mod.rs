@@ -66,8 +66,6 @@ pub struct ReleaseConfig {
     pub urls: FunctionUrls,
     /// Names a new function may not take.
     pub reserved: std::collections::BTreeSet<String>,
-    /// The engine builds and containers use, named when it does not answer.
-    pub docker_host: crate::engine::DockerHost,
 }
 
 /// The file at the root of the deploy branch that says how to build the function.
@@ -114,10 +112,13 @@ impl crate::git::receive::PushHandler for Releaser {
     fn settle<'a>(
         &'a self,
         push: &'a Push,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Option<crate::git::receive::Refusal>> + Send + 'a>,
+    > {
         Box::pin(async move {
-            self.pending.settle(self, push).await;
+            let refusal = self.pending.settle(self, push).await;
             forget_if_gone(self, push).await;
+            refusal
         })
     }
 }

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use super::{Output, Push, Releaser};
 use crate::db::releases::{self, Outcome, Release, ReleaseStatus};
+use crate::git::receive::Refusal;
 use crate::runtime::{Staged, Switched};
 
 /// How often a record the database refused is tried again.
@@ -125,10 +126,24 @@ impl PendingPushes {
         let accepted = match (transaction, stage) {
             (TransactionState::Prepared, Stage::Staged(staged)) => {
                 match record_current(state, &pending).await {
-                    Ok(()) => {
-                        pending.stage = Stage::Switched(state.runtime.switch(staged).await);
-                        true
-                    }
+                    Ok(()) => match state.runtime.switch(staged).await {
+                        Ok(switched) => {
+                            pending.stage = Stage::Switched(switched);
+                            true
+                        }
+                        // The runtime has put the previous release back; so does the record.
+                        Err(error) => {
+                            let reason = format!(
+                                "v{} could not be switched to, so the previous release serves \
+                                 again: {error}",
+                                pending.release.number
+                            );
+                            tracing::error!(function, release = pending.release.number, %error, "refusing the branch update: the switch failed");
+                            put_back_current(state, &pending, &reason);
+                            pending.stage = Stage::Refused(reason);
+                            false
+                        }
+                    },
                     Err(error) => {
                         let reason = format!(
                             "lmnop could not record v{} as current, so traffic stayed on the \
@@ -188,32 +203,42 @@ impl PendingPushes {
 
     /// After git has exited: the branch decides. A switch whose commit the branch holds stands;
     /// anything else is undone and the release closed as failed.
-    pub async fn settle(&self, state: &Releaser, push: &Push) {
+    /// A refused push is returned, for the pusher.
+    pub async fn settle(&self, state: &Releaser, push: &Push) -> Option<Refusal> {
         let function = push.function.as_str();
-        let Some(mut pending) = self.take(function) else {
-            return;
-        };
+        let mut pending = self.take(function)?;
         let holds = branch_holds(push, &pending.ref_name, &pending.commit).await;
         let stage = std::mem::replace(&mut pending.stage, Stage::Live);
         let outcome = match stage {
-            Stage::Live => "live".to_owned(),
-            Stage::Refused(reason) => format!("refused: {reason}"),
+            Stage::Live => Ok("live"),
+            Stage::Refused(reason) => Err(reason),
             Stage::Switched(switched) if holds => {
                 state.runtime.commit(switched).await;
-                "live".to_owned()
+                Ok("live")
             }
             // git moved the branch without running the reference-transaction hook (a git older
             // than 2.28): the release follows the branch, late.
             Stage::Staged(staged) if holds => match record_current(state, &pending).await {
-                Ok(()) => {
-                    let switched = state.runtime.switch(staged).await;
-                    state.runtime.commit(switched).await;
-                    tracing::warn!(
-                        function,
-                        "git ran no reference-transaction hook; the release was switched after the branch moved"
-                    );
-                    "live, late".to_owned()
-                }
+                Ok(()) => match state.runtime.switch(staged).await {
+                    Ok(switched) => {
+                        state.runtime.commit(switched).await;
+                        tracing::warn!(
+                            function,
+                            "git ran no reference-transaction hook; the release was switched after the branch moved"
+                        );
+                        Ok("live, late")
+                    }
+                    Err(error) => {
+                        let reason = format!(
+                            "v{} could not be switched to after the branch moved; push again: \
+                             {error}",
+                            pending.release.number
+                        );
+                        put_back_current(state, &pending, &reason);
+                        tracing::error!(function, %error, "the branch moved but its release could not be switched to; push again");
+                        Err(reason)
+                    }
+                },
                 Err(error) => {
                     state.runtime.discard(staged).await;
                     let reason = format!(
@@ -226,23 +251,31 @@ impl PendingPushes {
                         function,
                         "the branch moved but its release could not be recorded; push again"
                     );
-                    format!("refused: {reason}")
+                    Err(reason)
                 }
             },
             stage => {
                 let reason = lock_hint(push, &pending.ref_name);
                 let _ = undo(state, &pending, stage, &reason).await;
-                format!("refused: {reason}")
+                Err(reason)
             }
+        };
+        let said = match &outcome {
+            Ok(live) => (*live).to_owned(),
+            Err(reason) => format!("refused: {reason}"),
         };
         tracing::info!(
             function,
             release = pending.release.number,
             pusher = push.user.name,
             commit = pending.commit,
-            outcome,
+            outcome = said,
             "push settled"
         );
+        outcome.err().map(|reason| Refusal {
+            ref_name: pending.ref_name,
+            reason,
+        })
     }
 }
 
@@ -271,7 +304,9 @@ async fn undo(state: &Releaser, pending: &Pending, stage: Stage, reason: &str) -
             state.runtime.revert(switched).await;
             put_back_current(state, pending, reason);
         }
-        Stage::Live | Stage::Refused(_) => {}
+        // Refused already: the first reason is the true one.
+        Stage::Refused(first) => return Stage::Refused(first),
+        Stage::Live => {}
     }
     Stage::Refused(reason.to_owned())
 }

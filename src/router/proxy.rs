@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
 use super::RouterState;
+use super::table::Backend;
 use crate::domain::FunctionName;
 
 /// Headers that belong to one connection and are never forwarded (RFC 9110 7.6.1).
@@ -68,6 +69,14 @@ pub async fn invoke_function(
 }
 
 /// `/function/NAME/rest…` → `/rest…`, taken from the raw path.
+/// Whether a segment of `path` is `.` or `..`, written plainly or percent-encoded.
+fn has_dot_segment(path: &str) -> bool {
+    path.split(['/', '\\']).any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
+}
+
 fn raw_rest(path: &str) -> &str {
     let after = path.strip_prefix("/function/").unwrap_or(path);
     after.find('/').map_or("/", |slash| &after[slash..])
@@ -95,13 +104,22 @@ async fn forward(state: &RouterState, name: &str, path: &str, request: Request) 
         return not_found(name.as_str());
     };
     let backend = lease.backend();
+    // The URL library removes dot segments (`%2e` too): through a gateway, `/function/x/../..`
+    // would reach its `/system` API.
+    if matches!(backend, Backend::Gateway(_)) && has_dot_segment(path) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "a path with `.` or `..` segments cannot be sent to a function\n",
+        )
+            .into_response();
+    }
     state.metrics.count_invocation(name.as_str());
     let query = request
         .uri()
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    let url = backend.url(&format!("{path}{query}"));
+    let url = backend.url(name.as_str(), &format!("{path}{query}"));
     let client_ip = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

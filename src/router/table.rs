@@ -11,18 +11,25 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// One place that serves a function. The docker and fake runtimes give each replica's address;
-/// a gateway (OpenFaaS) would be another variant, reached by URL.
+/// the OpenFaaS runtime gives its gateway's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
     /// A replica the router reaches directly, at `http://ADDRESS/…`.
     Replica(SocketAddr),
+    /// An OpenFaaS gateway, which serves the function at `http://ADDRESS/function/NAME/…`.
+    Gateway(SocketAddr),
 }
 
 impl Backend {
-    /// The URL of `path_and_query` on this backend.
-    pub fn url(&self, path_and_query: &str) -> String {
+    /// The URL of `path_and_query` of `function` on this backend. Only a gateway's
+    /// `/function/NAME` is ever reached through it, never its `/system` API: the function's
+    /// name is a checked name and the path starts with `/`.
+    pub fn url(&self, function: &str, path_and_query: &str) -> String {
         match self {
             Self::Replica(address) => format!("http://{address}{path_and_query}"),
+            Self::Gateway(address) => {
+                format!("http://{address}/function/{function}{path_and_query}")
+            }
         }
     }
 }
@@ -281,7 +288,12 @@ mod tests {
         assert_eq!(retired.backends(), [a]);
         let (lease, timeout) = table.pick("f").expect("b");
         assert_eq!((lease.backend(), timeout), (b, Duration::from_secs(7)));
-        assert_eq!(b.url("/x?y"), "http://10.0.0.2:8080/x?y");
+        assert_eq!(b.url("f", "/x?y"), "http://10.0.0.2:8080/x?y");
+        let gateway = Backend::Gateway("10.0.0.9:8080".parse().expect("address"));
+        assert_eq!(
+            gateway.url("f", "/x?y"),
+            "http://10.0.0.9:8080/function/f/x?y"
+        );
         assert_eq!(table.clear("f").backends(), [b]);
         assert!(table.pick("f").is_none());
     }

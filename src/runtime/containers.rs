@@ -60,6 +60,8 @@ pub enum RuntimeError {
     /// The fake runtime could not start a replica.
     #[error("the fake runtime failed: {0}")]
     Fake(String),
+    #[error("{0}")]
+    Gateway(#[from] super::openfaas::gateway::GatewayError),
 }
 
 impl From<bollard::errors::Error> for RuntimeError {

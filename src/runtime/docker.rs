@@ -27,6 +27,10 @@ pub enum DeployError {
     /// The new version never answered; `message` says how, with its last output lines.
     #[error("the new version did not become healthy: {message}")]
     Unhealthy { message: String },
+    #[error("{0}")]
+    OpenFaas(#[from] super::openfaas::OpenFaasError),
+    #[error("lmnop cannot read the function's current release: {0}")]
+    Database(String),
 }
 
 /// A container id as people read it.
@@ -142,6 +146,11 @@ impl DockerRuntime {
 
     pub async fn client(&self) -> Result<bollard::Docker, EngineError> {
         self.engine.client().await
+    }
+
+    /// Where the engine is, for messages.
+    pub fn host(&self) -> String {
+        self.engine.host().to_string()
     }
 
     pub async fn ping(&self) -> Result<(), EngineError> {
@@ -273,6 +282,8 @@ impl DockerRuntime {
                 crate::router::Backend::Replica(address) => {
                     own.is_some_and(|ips| ips.contains(&address.ip()))
                 }
+                // Not this runtime's: a route to a gateway is no container's.
+                crate::router::Backend::Gateway(_) => false,
             });
             let taken = retired.backends();
             if !taken.is_empty() {

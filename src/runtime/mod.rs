@@ -2,20 +2,22 @@
 //! answers, switch the router, stop the old one), converges a release to its number of
 //! replicas (scaling, and the reconciler's repairs), removes a function, says what runs and
 //! what it printed, and tells the router where to send each function's requests. The docker
-//! runtime runs containers on the engine that built the image; the OpenFaaS runtime is to come
-//! as another variant; the fake runtime serves tests that have no engine.
+//! runtime runs containers on the engine that built the image; the OpenFaaS runtime deploys
+//! through a gateway; the fake runtime serves tests that have no engine.
 
 pub mod containers;
 mod docker;
 pub mod fake;
 pub mod health;
 pub mod network;
+pub mod openfaas;
 pub mod scale;
 pub mod watchdog;
 
 pub use containers::{Deployment, Instance, RuntimeError};
 pub use docker::{DeployError, DockerRuntime};
 pub use fake::FakeRuntime;
+pub use openfaas::OpenFaasRuntime;
 pub use scale::{ScaleError, Scaled};
 
 use crate::domain::FunctionName;
@@ -24,6 +26,8 @@ use crate::domain::FunctionName;
 #[derive(Debug)]
 pub enum Runtime {
     Docker(DockerRuntime),
+    /// Through an OpenFaaS gateway.
+    OpenFaas(OpenFaasRuntime),
     /// In-process replicas, for tests where no engine runs.
     Fake(FakeRuntime),
 }
@@ -33,22 +37,37 @@ impl Runtime {
     /// stops the function's other releases. On failure nothing of the new release is left and
     /// the previous one keeps serving. A push goes through [`Self::stage`], [`Self::switch`]
     /// and [`Self::commit`] instead, with the record and the branch in between.
-    pub async fn deploy(&self, deployment: &Deployment) -> Result<(), DeployError> {
-        let staged = self.stage(deployment).await?;
-        let switched = self.switch(staged).await;
+    pub async fn deploy(
+        &self,
+        deployment: &Deployment,
+        previous: Option<Deployment>,
+    ) -> Result<(), DeployError> {
+        let staged = self.stage(deployment, previous).await?;
+        let switched = self.switch(staged).await?;
         self.commit(switched).await;
         Ok(())
     }
 
-    /// Starts the release and waits until every replica answers; no traffic reaches it yet.
-    /// On failure nothing of it is left.
-    pub async fn stage(&self, deployment: &Deployment) -> Result<Staged, DeployError> {
+    /// Starts the release and waits until every replica answers; no traffic reaches it yet
+    /// (the OpenFaaS runtime, which cannot run two releases of a function side by side, checks
+    /// what the deploy needs instead). On failure nothing of it is left. `previous` is what
+    /// serves now, put back if the switch is undone.
+    pub async fn stage(
+        &self,
+        deployment: &Deployment,
+        previous: Option<Deployment>,
+    ) -> Result<Staged, DeployError> {
         let replicas = match self {
             Self::Docker(docker) => StagedReplicas::Docker(docker.stage(deployment).await?),
+            Self::OpenFaas(openfaas) => {
+                openfaas.stage(deployment).await?;
+                StagedReplicas::OpenFaas
+            }
             Self::Fake(fake) => StagedReplicas::Fake(fake.stage(deployment).await?),
         };
         Ok(Staged {
             deployment: deployment.clone(),
+            previous,
             replicas,
         })
     }
@@ -65,10 +84,12 @@ impl Runtime {
 
     /// Points the router at a staged release. The function's other releases keep running
     /// until [`Self::commit`] lets them finish their requests and go, or [`Self::revert`] moves
-    /// the traffic back to them.
-    pub async fn switch(&self, staged: Staged) -> Switched {
+    /// the traffic back to them. Only the OpenFaaS runtime can fail here (it deploys now, and
+    /// the new version may never answer); it has put the previous release back when it does.
+    pub async fn switch(&self, staged: Staged) -> Result<Switched, DeployError> {
         let Staged {
             deployment,
+            previous,
             replicas,
         } = staged;
         let away = match (self, replicas) {
@@ -76,18 +97,28 @@ impl Runtime {
                 let away = docker.switch(&deployment, &instances).await;
                 Away::Docker(instances, away)
             }
+            (Self::OpenFaas(openfaas), StagedReplicas::OpenFaas) => {
+                openfaas.switch(&deployment, previous.as_ref()).await?;
+                Away::OpenFaas
+            }
             (Self::Fake(fake), StagedReplicas::Fake(replicas)) => {
                 Away::Fake(fake.switch(&deployment, replicas))
             }
             _ => unreachable!("a release is staged and switched by the same runtime"),
         };
-        Switched { deployment, away }
+        Ok(Switched {
+            deployment,
+            previous,
+            away,
+        })
     }
 
     /// The switch stands: the old releases finish their requests and go.
     pub async fn commit(&self, switched: Switched) {
         match (self, switched.away) {
             (Self::Docker(docker), Away::Docker(_, away)) => docker.commit(away).await,
+            // Deployed in place: nothing else runs.
+            (Self::OpenFaas(_), Away::OpenFaas) => {}
             (Self::Fake(fake), Away::Fake(away)) => fake.commit(away),
             _ => unreachable!("a release is switched and committed by the same runtime"),
         }
@@ -96,10 +127,19 @@ impl Runtime {
     /// The switch is undone: traffic goes back to the old release (none: the function has no
     /// route), and the new one finishes its requests and goes.
     pub async fn revert(&self, switched: Switched) {
-        let Switched { deployment, away } = switched;
+        let Switched {
+            deployment,
+            previous,
+            away,
+        } = switched;
         match (self, away) {
             (Self::Docker(docker), Away::Docker(new, away)) => {
                 docker.revert(&deployment, new, away).await;
+            }
+            (Self::OpenFaas(openfaas), Away::OpenFaas) => {
+                openfaas
+                    .restore(&deployment.function, previous.as_ref())
+                    .await;
             }
             (Self::Fake(fake), Away::Fake(away)) => fake.revert(&deployment, away),
             _ => unreachable!("a release is switched and reverted by the same runtime"),
@@ -113,6 +153,7 @@ impl Runtime {
     pub async fn scale(&self, deployment: &Deployment) -> Result<Scaled, ScaleError> {
         match self {
             Self::Docker(docker) => docker.scale(deployment).await,
+            Self::OpenFaas(openfaas) => Ok(openfaas.scale(deployment).await?),
             Self::Fake(fake) => fake.scale(deployment).await,
         }
     }
@@ -121,6 +162,7 @@ impl Runtime {
     pub async fn list(&self) -> Result<Vec<Running>, RuntimeError> {
         match self {
             Self::Docker(docker) => docker.list().await,
+            Self::OpenFaas(openfaas) => Ok(openfaas.list().await?),
             Self::Fake(fake) => Ok(fake.list()),
         }
     }
@@ -133,6 +175,7 @@ impl Runtime {
     ) -> Result<Vec<ReplicaLog>, RuntimeError> {
         match self {
             Self::Docker(docker) => docker.logs(function, lines).await,
+            Self::OpenFaas(openfaas) => Ok(openfaas.logs(function, lines).await?),
             Self::Fake(fake) => Ok(fake.logs(function)),
         }
     }
@@ -141,6 +184,7 @@ impl Runtime {
     pub async fn remove(&self, function: &FunctionName) -> Result<(), RuntimeError> {
         match self {
             Self::Docker(docker) => docker.remove_function(function).await,
+            Self::OpenFaas(openfaas) => Ok(openfaas.remove(function).await?),
             Self::Fake(fake) => {
                 fake.remove(function).await;
                 Ok(())
@@ -154,7 +198,8 @@ impl Runtime {
     pub async fn prune_routes(&self, only: Option<&str>) -> Result<usize, RuntimeError> {
         match self {
             Self::Docker(docker) => docker.prune_routes(only).await,
-            Self::Fake(_) => Ok(0),
+            // The gateway is the one backend: nothing the engine could hand to another.
+            Self::OpenFaas(_) | Self::Fake(_) => Ok(0),
         }
     }
 
@@ -173,22 +218,42 @@ impl Runtime {
     > {
         match self {
             Self::Docker(docker) => docker.watch().await.map(Some),
-            Self::Fake(_) => Ok(None),
+            Self::OpenFaas(_) | Self::Fake(_) => Ok(None),
         }
     }
 
-    /// Whether what runs the functions answers (the fake one always does).
-    pub async fn ping(&self) -> Result<(), crate::engine::EngineError> {
+    /// Whether what runs the functions answers (the fake one always does), and why not.
+    pub async fn ping(&self) -> Result<(), String> {
         match self {
-            Self::Docker(docker) => docker.ping().await,
+            Self::Docker(docker) => docker.ping().await.map_err(|error| error.to_string()),
+            Self::OpenFaas(openfaas) => openfaas.ping().await.map_err(|error| error.to_string()),
             Self::Fake(_) => Ok(()),
+        }
+    }
+
+    /// What runs the functions, as `/healthz` names it.
+    pub fn part(&self) -> &'static str {
+        match self {
+            Self::Docker(_) | Self::Fake(_) => "engine",
+            Self::OpenFaas(_) => "gateway",
+        }
+    }
+
+    /// What runs the functions and where, for messages: `the Docker engine at unix://…`.
+    pub fn place(&self) -> String {
+        match self {
+            Self::Docker(docker) => format!("the Docker engine at {}", docker.host()),
+            Self::OpenFaas(openfaas) => {
+                format!("the OpenFaaS gateway at {}", openfaas.gateway().url())
+            }
+            Self::Fake(_) => "the fake runtime".to_owned(),
         }
     }
 
     /// The fake runtime, for tests that look at what it runs.
     pub fn fake(&self) -> Option<&FakeRuntime> {
         match self {
-            Self::Docker(_) => None,
+            Self::Docker(_) | Self::OpenFaas(_) => None,
             Self::Fake(fake) => Some(fake),
         }
     }
@@ -198,12 +263,16 @@ impl Runtime {
 #[derive(Debug)]
 pub struct Staged {
     deployment: Deployment,
+    /// What served before, put back if the switch is undone.
+    previous: Option<Deployment>,
     replicas: StagedReplicas,
 }
 
 #[derive(Debug)]
 enum StagedReplicas {
     Docker(Vec<Instance>),
+    /// Checked, not deployed: the gateway runs one release of a function at a time.
+    OpenFaas,
     Fake(fake::FakeStaged),
 }
 
@@ -211,6 +280,7 @@ enum StagedReplicas {
 #[derive(Debug)]
 pub struct Switched {
     deployment: Deployment,
+    previous: Option<Deployment>,
     away: Away,
 }
 
@@ -218,6 +288,8 @@ pub struct Switched {
 enum Away {
     /// The new containers, and what the switch moved traffic away from.
     Docker(Vec<Instance>, docker::SwitchedAway),
+    /// Deployed in place at the gateway.
+    OpenFaas,
     Fake(fake::FakeSwitched),
 }
 

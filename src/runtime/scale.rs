@@ -21,6 +21,8 @@ pub enum ScaleError {
     Engine(crate::engine::EngineError),
     #[error("the new containers did not become healthy: {0}")]
     Unhealthy(String),
+    #[error("{0}")]
+    OpenFaas(#[from] super::openfaas::OpenFaasError),
 }
 
 /// What converging a release did.

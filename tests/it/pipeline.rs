@@ -289,7 +289,11 @@ async fn the_reconciler_brings_back_crashed_replicas_and_removes_what_no_release
         watchdog: false,
         replicas: 1,
     };
-    app.state.runtime.deploy(&stray).await.expect("deploy");
+    app.state
+        .runtime
+        .deploy(&stray, None)
+        .await
+        .expect("deploy");
     let report = lmnop::release::reconcile::reconcile(&app.state.releaser)
         .await
         .expect("reconcile");

@@ -120,28 +120,24 @@ async fn the_binary_serves_logs_the_random_admin_password_and_stops_on_sigterm()
     assert!(password.len() >= 20);
 }
 
-/// Until the OpenFaaS runtime exists, a server told to use it must not quietly run Docker
-/// containers instead.
+/// The router speaks plain HTTP to the gateway inside the cluster: an https:// gateway URL is
+/// refused at start, naming the setting, before anything is set up.
 #[tokio::test]
-async fn serve_refuses_the_openfaas_runtime_naming_the_setting() {
+async fn serve_with_the_openfaas_runtime_needs_a_plain_http_gateway_url() {
     let ws = Workspace::new().await;
     let port = free_port();
     let (code, out, err) = crate::support::run(
         ws.lmnop()
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("LMNOP_RUNTIME", "openfaas")
-            .env("LMNOP_GATEWAY_URL", "http://127.0.0.1:9")
+            .env("LMNOP_GATEWAY_URL", "https://gateway.example.com")
             .env("LMNOP_REGISTRY", "127.0.0.1:9/fns")
             .env("LMNOP_ADMIN_PASSWORD", ADMIN_PASSWORD),
         "",
     );
     assert_ne!(code, 0, "{out}{err}");
-    assert!(err.contains("LMNOP_RUNTIME"), "{err}");
-    assert!(err.contains("openfaas"), "{err}");
-    assert!(
-        !ws.data_dir().join("repos").exists(),
-        "nothing was set up: {err}"
-    );
+    assert!(err.contains("LMNOP_GATEWAY_URL"), "{err}");
+    assert!(err.contains("plain http://"), "{err}");
 }
 
 #[tokio::test]

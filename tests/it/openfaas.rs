@@ -1,0 +1,360 @@
+//! The OpenFaaS runtime, pushed to with real git, built on the real engine and pushed to the real
+//! local registry, deployed through a stand-in of the gateway (`tests/standins/gateway`) that
+//! answers as the real one does (`OPENFAAS-OBSERVED.md`) and records what it was asked: the
+//! tests check those requests, not only what lmnop printed.
+
+use std::io::BufRead;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::deploy_support::{
+    Leftovers, containers_of, python_function, python_image, unique, watchdog_image,
+};
+use crate::faults::{branch, releases};
+use crate::gitutil::WorkTree;
+use crate::support::{Part, TestApp, docker_available, need, spawn_app_with, test_registry};
+
+const GATEWAY_PASSWORD: &str = "gateway-pw-31c9e";
+
+/// A stand-in gateway of the test's own.
+pub struct StandinGateway {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl StandinGateway {
+    pub fn start() -> Self {
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_lmnop"))
+            .parent()
+            .expect("target dir")
+            .join("examples/gateway-standin");
+        assert!(
+            binary.is_file(),
+            "the gateway stand-in is missing: run `cargo build --example gateway-standin` first \
+             (scripts/test does): {}",
+            binary.display()
+        );
+        let mut child = std::process::Command::new(binary)
+            .args(["--listen", "127.0.0.1:0", "--user", "admin", "--password"])
+            .arg(GATEWAY_PASSWORD)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the stand-in starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the stand-in says where it listens");
+        let address = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            url: format!("http://{address}"),
+        }
+    }
+
+    /// Every `/system` request it received, in order.
+    pub async fn requests(&self) -> Vec<Value> {
+        reqwest::get(format!("{}/_standin/requests", self.url))
+            .await
+            .expect("the stand-in answers")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// Makes `/system/*` go `down`, `slow`, answer `error500`, or work again (`none`).
+    pub async fn fault(&self, kind: &str, seconds: u64) {
+        let answer = reqwest::Client::new()
+            .post(format!("{}/_standin/fault", self.url))
+            .json(&serde_json::json!({ "kind": kind, "seconds": seconds }))
+            .send()
+            .await
+            .expect("the stand-in answers");
+        assert!(answer.status().is_success());
+    }
+}
+
+impl Drop for StandinGateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server on the OpenFaaS runtime: builds with the offline base images, pushes to the real
+/// local registry, deploys through `gateway` with `password`.
+async fn openfaas_app(gateway: &StandinGateway, password: &str) -> Option<TestApp> {
+    if !need(Part::Docker, docker_available().await, "no engine answers") {
+        return None;
+    }
+    let (registry, answers) = test_registry().await;
+    if !need(
+        Part::Registry,
+        answers,
+        &format!("nothing answers at {registry}/v2/"),
+    ) {
+        return None;
+    }
+    let watchdog = watchdog_image();
+    let url = gateway.url.clone();
+    let password = password.to_owned();
+    Some(
+        spawn_app_with(move |config| {
+            config.build_args = lmnop::config::parse_build_args(&format!(
+                "python.BASE_IMAGE={},WATCHDOG_IMAGE={watchdog}",
+                python_image()
+            ))
+            .expect("build args");
+            config.runtime = lmnop::config::RuntimeConfig::OpenFaas {
+                gateway: lmnop::config::GatewayConfig {
+                    url,
+                    user: "admin".to_owned(),
+                    password: Some(lmnop::domain::Secret::new(password)),
+                },
+                registry: lmnop::config::RegistryConfig {
+                    address: format!("{registry}/lmnop-test"),
+                    user: None,
+                    password: None,
+                    insecure: true,
+                },
+            };
+        })
+        .await,
+    )
+}
+
+/// The recorded requests with this method and path.
+fn sent<'a>(requests: &'a [Value], method: &str, path: &str) -> Vec<&'a Value> {
+    requests
+        .iter()
+        .filter(|request| request["method"] == method && request["path"] == path)
+        .collect()
+}
+
+/// `GET path` over a plain connection, the path exactly as given; the whole answer.
+async fn raw_get(app: &TestApp, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.address)
+        .await
+        .expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: lmnop\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+async fn function_answer(app: &TestApp, name: &str) -> (u16, String) {
+    crate::deploy_support::get(app, &format!("/function/{name}/"), None).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_is_built_pushed_and_deployed_through_the_gateway_and_served_by_the_router() {
+    let gateway = StandinGateway::start();
+    let Some(app) = openfaas_app(&gateway, GATEWAY_PASSWORD).await else {
+        return;
+    };
+    let name = unique("faas");
+    let _leftovers = Leftovers(name.clone());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "hello", "scaling: {min: 1, max: 3}\n");
+    work.write("function/build-id.txt", &name);
+    work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains(&format!("success: {name} v1 is live")),
+        "{}",
+        push.stderr
+    );
+    assert!(
+        push.stderr.contains(&format!("/function/{name}")),
+        "the URL is printed: {}",
+        push.stderr
+    );
+
+    // What the gateway was asked: an update (404, there is none), then a create, with the
+    // release's image from the real registry and its settings.
+    let requests = gateway.requests().await;
+    assert!(
+        requests.iter().all(|request| request["auth_ok"] == true),
+        "{requests:#?}"
+    );
+    let puts = sent(&requests, "PUT", "/system/functions");
+    let posts = sent(&requests, "POST", "/system/functions");
+    assert_eq!((puts.len(), posts.len()), (1, 1), "{requests:#?}");
+    let body = &posts[0]["body"];
+    assert_eq!(body["service"], name.as_str());
+    let image = body["image"].as_str().expect("image");
+    let (registry, _) = test_registry().await;
+    assert!(
+        image.starts_with(&format!("{registry}/lmnop-test/{name}:")),
+        "{image}"
+    );
+    assert_eq!(body["envVars"]["GREETING"], "hello");
+    assert_eq!(body["labels"]["com.openfaas.scale.min"], "1");
+    assert_eq!(body["labels"]["com.openfaas.scale.max"], "3");
+    assert_eq!(body["annotations"]["lmnop.release"], "1");
+    assert_eq!(body["readOnlyRootFilesystem"], true);
+    assert_eq!(body["limits"]["memory"], "128Mi");
+    assert_eq!(body["namespace"], "openfaas-fn");
+
+    // The router sends the function's requests to the gateway's /function/NAME; nothing ran on
+    // the local engine.
+    assert_eq!(
+        function_answer(&app, &name).await,
+        (200, format!("{name} {image}\n"))
+    );
+    assert!(containers_of(&name, true).is_empty(), "no local container");
+    // A path that would climb out of /function/NAME never reaches the gateway's API.
+    // Sent as written: an HTTP client library would remove the dot segments itself.
+    for path in ["%2e%2e/%2e%2e/system/functions", "../../system/functions"] {
+        let answer = raw_get(&app, &format!("/function/{name}/{path}")).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 400") && answer.contains("`.` or `..` segments"),
+            "{path}: {answer}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_release_that_never_becomes_ready_puts_the_previous_one_back_and_refuses_the_push() {
+    let gateway = StandinGateway::start();
+    let Some(app) = openfaas_app(&gateway, GATEWAY_PASSWORD).await else {
+        return;
+    };
+    let name = unique("faasnr");
+    let _leftovers = Leftovers(name.clone());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "one", "");
+    work.write("function/build-id.txt", &name);
+    let v1 = work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    let (_, first) = function_answer(&app, &name).await;
+
+    python_function(
+        &work,
+        "two",
+        "  STANDIN_NEVER_READY: '1'\nhealth: {timeout: 5s}\n",
+    );
+    work.commit("v2 never answers");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(!push.stderr.contains("success:"), "{}", push.stderr);
+    // git dies when its reference-transaction hook refuses, without a report: lmnop writes
+    // the report, so the pusher sees the reason and git's own rejection instead of a hang.
+    assert!(
+        push.stderr
+            .contains("remote: error: v2 could not be switched to")
+            && push.stderr.contains("did not become ready")
+            && push
+                .stderr
+                .contains("! [remote rejected] main -> main (refused by lmnop"),
+        "{}",
+        push.stderr
+    );
+    // v1 deployed again: the last update the gateway got is v1's.
+    let requests = gateway.requests().await;
+    let puts = sent(&requests, "PUT", "/system/functions");
+    assert_eq!(
+        puts.last().expect("updates")["body"]["annotations"]["lmnop.release"],
+        "1",
+        "{requests:#?}"
+    );
+    let mut answer = (0, String::new());
+    for _ in 0..50 {
+        answer = function_answer(&app, &name).await;
+        if answer.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer, (200, first));
+    assert_eq!(branch(&work, &app, &name).as_deref(), Some(v1.as_str()));
+    let mut recorded = releases(&app, &name).await;
+    for _ in 0..20 {
+        if recorded[0]["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        recorded = releases(&app, &name).await;
+    }
+    assert_eq!(
+        (
+            recorded[0]["number"].as_i64(),
+            recorded[0]["status"].as_str()
+        ),
+        (Some(2), Some("failed")),
+        "{recorded:?}"
+    );
+    assert_eq!(recorded[1]["status"], "deployed", "{recorded:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_that_is_down_refuses_or_fails_gives_a_clear_error_and_keeps_the_release() {
+    let gateway = StandinGateway::start();
+    let Some(app) = openfaas_app(&gateway, GATEWAY_PASSWORD).await else {
+        return;
+    };
+    let name = unique("faasdown");
+    let _leftovers = Leftovers(name.clone());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "one", "");
+    work.write("function/build-id.txt", &name);
+    let v1 = work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+
+    for (fault, said) in [
+        ("down", "closed the connection without answering"),
+        ("error500", "answered the deploy of"),
+    ] {
+        gateway.fault(fault, 0).await;
+        python_function(&work, &format!("during {fault}"), "");
+        work.commit(&format!("while the gateway is {fault}"));
+        let push = work.git(&["push", &app.admin_url(&name), "main"]);
+        assert!(!push.ok, "{fault}: {}", push.stderr);
+        assert!(push.stderr.contains(said), "{fault}: {}", push.stderr);
+        assert!(!push.stderr.contains("success:"), "{}", push.stderr);
+        assert_eq!(branch(&work, &app, &name).as_deref(), Some(v1.as_str()));
+        let recorded = releases(&app, &name).await;
+        assert_eq!(recorded[0]["status"], "failed", "{recorded:?}");
+        let current: Vec<_> = recorded
+            .iter()
+            .filter(|release| release["status"] == "deployed")
+            .collect();
+        assert_eq!(
+            current.len(),
+            1,
+            "v1 stays the serving release: {recorded:?}"
+        );
+        gateway.fault("none", 0).await;
+    }
+    app.stop().await;
+
+    // Wrong credentials: the 401 is named with the settings to fix.
+    let app = openfaas_app(&gateway, "not-the-password")
+        .await
+        .expect("the parts were there a moment ago");
+    python_function(&work, "wrong password", "");
+    work.commit("with a wrong gateway password");
+    let push = work.git(&["push", &app.admin_url(&unique("faas401")), "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr.contains("refused lmnop's credentials (401)")
+            && push.stderr.contains("LMNOP_GATEWAY_PASSWORD"),
+        "{}",
+        push.stderr
+    );
+    app.stop().await;
+}
