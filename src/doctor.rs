@@ -388,30 +388,53 @@ async fn check_registry(registry: &RegistryConfig) -> Check {
     }
 }
 
-async fn check_gateway(gateway: &GatewayConfig) -> Check {
+/// The gateway answers with these credentials (`/system/info`: provider and versions), and its
+/// list of functions answers (it needs Prometheus once a function exists).
+async fn check_gateway(config: &GatewayConfig) -> Check {
+    use crate::runtime::openfaas::gateway::{Gateway, GatewayError};
     const PART: &str = "gateway";
-    let url = format!("{}/system/functions", gateway.url);
-    let request = http_client()
-        .get(&url)
-        .basic_auth(&gateway.user, gateway.password.as_ref().map(|p| p.expose()));
-    match request.send().await {
-        Ok(response) if response.status().is_success() => {
-            Check::ok(PART, format!("{} (credentials accepted)", gateway.url))
+    let gateway = Gateway::new(config.clone());
+    let info = match gateway.info().await {
+        Ok(info) => info,
+        Err(error) => {
+            let hint = match error {
+                GatewayError::Unauthorized => {
+                    "set LMNOP_GATEWAY_USER and LMNOP_GATEWAY_PASSWORD (or …_FILE)"
+                }
+                GatewayError::Unreachable { .. } | GatewayError::Timeout { .. } => {
+                    "start the gateway or fix LMNOP_GATEWAY_URL"
+                }
+                _ => "check that LMNOP_GATEWAY_URL is the OpenFaaS gateway",
+            };
+            return Check::failed(PART, error.to_string(), hint);
         }
-        Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED => Check::failed(
+    };
+    let text = |pointer: &str| info.pointer(pointer).and_then(|value| value.as_str());
+    let provider = format!(
+        "gateway {} with {} {} ({})",
+        text("/version/release").unwrap_or("of unknown version"),
+        text("/provider/provider").unwrap_or("an unnamed provider"),
+        text("/provider/version/release").unwrap_or(""),
+        text("/provider/orchestration").unwrap_or("unknown orchestration"),
+    );
+    match gateway.list().await {
+        Ok(functions) => Check::ok(
             PART,
-            format!("{url} refused the credentials (401)"),
-            "set LMNOP_GATEWAY_USER and LMNOP_GATEWAY_PASSWORD (or …_FILE)",
+            format!(
+                "{}: {provider}, credentials accepted, {} function(s) listed",
+                config.url,
+                functions.len()
+            ),
         ),
-        Ok(response) => Check::failed(
+        Err(error @ GatewayError::Closed { .. }) => Check::failed(
             PART,
-            format!("{url} answered {}", response.status()),
-            "check that LMNOP_GATEWAY_URL is the OpenFaaS gateway",
+            format!("{}: {provider}, but {error}", config.url),
+            "start Prometheus where the gateway's faas_prometheus_host points",
         ),
         Err(error) => Check::failed(
             PART,
-            format!("cannot reach {url}: {}", error_chain(&error)),
-            "start the gateway or fix LMNOP_GATEWAY_URL",
+            format!("{}: {provider}, but {error}", config.url),
+            "check the gateway's provider",
         ),
     }
 }

@@ -325,6 +325,8 @@ async fn run(
         instance: state.instance.clone(),
         function: push.function.to_string(),
         release: release.number,
+        commit: release.commit_id.clone(),
+        pusher: Some(push.user.name.clone()),
         image: built.image.clone(),
         spec: spec.clone(),
         port: template.port,

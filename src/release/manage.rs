@@ -71,6 +71,8 @@ impl Releaser {
             instance: self.instance.clone(),
             function: function.to_owned(),
             release: release.number,
+            commit: release.commit_id.clone(),
+            pusher: None,
             image: release.image.clone()?,
             port: template.map_or(8080, |template| template.port),
             readiness: template.and_then(|template| template.readiness_path.clone()),

@@ -78,6 +78,10 @@ pub struct Deployment {
     pub function: String,
     /// The release number (v1, v2, …).
     pub release: i64,
+    /// The commit it was built from.
+    pub commit: String,
+    /// Who pushed it, when known.
+    pub pusher: Option<String>,
     pub image: String,
     pub spec: FunctionSpec,
     pub port: u16,

@@ -48,6 +48,22 @@ impl Runtime {
         Ok(())
     }
 
+    /// Whether the runtime can run `function` as `spec` asks, told before anything is built
+    /// (the OpenFaaS Community Edition's limits). The reason is for the pusher.
+    pub async fn admits(
+        &self,
+        function: &str,
+        spec: &crate::spec::FunctionSpec,
+    ) -> Result<(), String> {
+        match self {
+            Self::OpenFaas(openfaas) => openfaas
+                .admits(function, spec)
+                .await
+                .map_err(|error| error.to_string()),
+            Self::Docker(_) | Self::Fake(_) => Ok(()),
+        }
+    }
+
     /// Starts the release and waits until every replica answers; no traffic reaches it yet
     /// (the OpenFaaS runtime, which cannot run two releases of a function side by side, checks
     /// what the deploy needs instead). On failure nothing of it is left. `previous` is what

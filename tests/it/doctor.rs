@@ -179,3 +179,64 @@ async fn an_old_git_is_a_warning_naming_the_version() {
     let line = out.lines().find(|line| line.contains(" git ")).expect(&out);
     assert!(line.starts_with("ok "), "{out}");
 }
+
+/// With a gateway that answers: its version and provider are named; wrong credentials and a
+/// list that crashes without Prometheus are each told apart from "down", with what to fix.
+#[tokio::test]
+async fn a_gateway_is_named_with_its_provider_and_its_faults_told_apart() {
+    if !need(Part::Docker, docker_available().await, "no engine answers") {
+        return;
+    }
+    let gateway = crate::openfaas::StandinGateway::start();
+    let ws = Workspace::new().await;
+    let doctor = |password: &str| {
+        let (_, out, _) = run(
+            ws.lmnop()
+                .arg("doctor")
+                .env("LMNOP_REGISTRY", "127.0.0.1:9/fns")
+                .env("LMNOP_RUNTIME", "openfaas")
+                .env("LMNOP_GATEWAY_URL", &gateway.url)
+                .env("LMNOP_GATEWAY_PASSWORD", password),
+            "",
+        );
+        out.lines()
+            .find(|line| line.contains("gateway"))
+            .expect(&out)
+            .to_owned()
+    };
+    let line = doctor(crate::openfaas::GATEWAY_PASSWORD);
+    assert!(
+        line.starts_with("ok ")
+            && line.contains("gateway 0.27.14 with faasd 0.19.0 (containerd)")
+            && line.contains("credentials accepted"),
+        "{line}"
+    );
+    let line = doctor("wrong");
+    assert!(
+        line.starts_with("FAIL") && line.contains("refused lmnop's credentials (401)"),
+        "{line}"
+    );
+
+    // One function, and Prometheus gone: the list closes the connection.
+    gateway
+        .deploy_directly("somebody-else", serde_json::json!({}))
+        .await;
+    gateway.fault("no-prometheus", 0).await;
+    let line = doctor(crate::openfaas::GATEWAY_PASSWORD);
+    assert!(
+        line.starts_with("FAIL")
+            && line.contains("closed the connection without answering")
+            && line.contains("Prometheus"),
+        "{line}"
+    );
+    let (_, out, _) = run(
+        ws.lmnop()
+            .arg("doctor")
+            .env("LMNOP_REGISTRY", "127.0.0.1:9/fns")
+            .env("LMNOP_RUNTIME", "openfaas")
+            .env("LMNOP_GATEWAY_URL", &gateway.url)
+            .env("LMNOP_GATEWAY_PASSWORD", crate::openfaas::GATEWAY_PASSWORD),
+        "",
+    );
+    assert!(out.contains("fix: start Prometheus"), "{out}");
+}

@@ -15,7 +15,7 @@ use crate::faults::{branch, releases};
 use crate::gitutil::WorkTree;
 use crate::support::{Part, TestApp, docker_available, need, spawn_app_with, test_registry};
 
-const GATEWAY_PASSWORD: &str = "gateway-pw-31c9e";
+pub const GATEWAY_PASSWORD: &str = "gateway-pw-31c9e";
 
 /// A stand-in gateway of the test's own.
 pub struct StandinGateway {
@@ -25,6 +25,11 @@ pub struct StandinGateway {
 
 impl StandinGateway {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// With more of the stand-in's options (`--provider faas-netes`, `--max-functions N`).
+    pub fn start_with(options: &[&str]) -> Self {
         let binary = std::path::Path::new(env!("CARGO_BIN_EXE_lmnop"))
             .parent()
             .expect("target dir")
@@ -38,6 +43,7 @@ impl StandinGateway {
         let mut child = std::process::Command::new(binary)
             .args(["--listen", "127.0.0.1:0", "--user", "admin", "--password"])
             .arg(GATEWAY_PASSWORD)
+            .args(options)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("the stand-in starts");
@@ -64,6 +70,57 @@ impl StandinGateway {
             .json()
             .await
             .expect("json")
+    }
+
+    /// Deploys `name` straight at the gateway, as somebody other than lmnop would, from an image
+    /// put in the test registry for it.
+    pub async fn deploy_directly(&self, name: &str, annotations: Value) {
+        let (registry, _) = test_registry().await;
+        let image = format!("{registry}/elsewhere/{name}:1");
+        for args in [
+            vec!["tag".to_owned(), python_image(), image.clone()],
+            vec!["push".to_owned(), "--quiet".to_owned(), image.clone()],
+        ] {
+            let done = std::process::Command::new("docker")
+                .args(&args)
+                .output()
+                .expect("docker runs");
+            assert!(done.status.success(), "docker {args:?}: {done:?}");
+        }
+        let answer = reqwest::Client::new()
+            .post(format!("{}/system/functions", self.url))
+            .basic_auth("admin", Some(GATEWAY_PASSWORD))
+            .json(&serde_json::json!({
+                "service": name,
+                "image": image,
+                "namespace": "openfaas-fn",
+                "annotations": annotations,
+            }))
+            .send()
+            .await
+            .expect("the stand-in answers");
+        assert!(answer.status().is_success(), "{:?}", answer.status());
+    }
+
+    /// Deletes `name` at the gateway behind lmnop's back.
+    pub async fn delete_directly(&self, name: &str) {
+        let answer = reqwest::Client::new()
+            .delete(format!("{}/system/functions", self.url))
+            .basic_auth("admin", Some(GATEWAY_PASSWORD))
+            .json(&serde_json::json!({ "functionName": name }))
+            .send()
+            .await
+            .expect("the stand-in answers");
+        assert!(answer.status().is_success(), "{:?}", answer.status());
+    }
+
+    /// Forgets the requests received so far.
+    pub async fn forget_requests(&self) {
+        reqwest::Client::new()
+            .delete(format!("{}/_standin/requests", self.url))
+            .send()
+            .await
+            .expect("the stand-in answers");
     }
 
     /// Makes `/system/*` go `down`, `slow`, answer `error500`, or work again (`none`).
@@ -164,7 +221,7 @@ async fn a_push_is_built_pushed_and_deployed_through_the_gateway_and_served_by_t
     let work = WorkTree::new(tmp.path(), "work");
     python_function(&work, "hello", "scaling: {min: 1, max: 3}\n");
     work.write("function/build-id.txt", &name);
-    work.commit("v1");
+    let v1 = work.commit("v1");
     let push = work.git(&["push", &app.admin_url(&name), "main"]);
     assert!(push.ok, "{}", push.stderr);
     assert!(
@@ -200,6 +257,8 @@ async fn a_push_is_built_pushed_and_deployed_through_the_gateway_and_served_by_t
     assert_eq!(body["labels"]["com.openfaas.scale.min"], "1");
     assert_eq!(body["labels"]["com.openfaas.scale.max"], "3");
     assert_eq!(body["annotations"]["lmnop.release"], "1");
+    assert_eq!(body["annotations"]["lmnop.commit"], v1.as_str());
+    assert_eq!(body["annotations"]["lmnop.pusher"], "admin");
     assert_eq!(body["readOnlyRootFilesystem"], true);
     assert_eq!(body["limits"]["memory"], "128Mi");
     assert_eq!(body["namespace"], "openfaas-fn");
@@ -315,11 +374,14 @@ async fn a_gateway_that_is_down_refuses_or_fails_gives_a_clear_error_and_keeps_t
     let push = work.git(&["push", &app.admin_url(&name), "main"]);
     assert!(push.ok, "{}", push.stderr);
 
-    for (fault, said) in [
-        ("down", "closed the connection without answering"),
-        ("error500", "answered the deploy of"),
+    // Down and slow are found before the build (the gateway is asked about the CE limits
+    // first): no release is started. A deploy answered with 500 fails the release built for it.
+    for (fault, seconds, said) in [
+        ("down", 0, "closed the connection without answering"),
+        ("slow", 12, "did not answer listing functions within 10s"),
+        ("error500", 0, "answered the deploy of"),
     ] {
-        gateway.fault(fault, 0).await;
+        gateway.fault(fault, seconds).await;
         python_function(&work, &format!("during {fault}"), "");
         work.commit(&format!("while the gateway is {fault}"));
         let push = work.git(&["push", &app.admin_url(&name), "main"]);
@@ -328,14 +390,21 @@ async fn a_gateway_that_is_down_refuses_or_fails_gives_a_clear_error_and_keeps_t
         assert!(!push.stderr.contains("success:"), "{}", push.stderr);
         assert_eq!(branch(&work, &app, &name).as_deref(), Some(v1.as_str()));
         let recorded = releases(&app, &name).await;
-        assert_eq!(recorded[0]["status"], "failed", "{recorded:?}");
+        if fault == "error500" {
+            assert_eq!(recorded[0]["status"], "failed", "{recorded:?}");
+        } else {
+            assert!(
+                !push.stderr.contains("Building"),
+                "{fault}: nothing is built: {}",
+                push.stderr
+            );
+        }
         let current: Vec<_> = recorded
             .iter()
             .filter(|release| release["status"] == "deployed")
             .collect();
-        assert_eq!(
-            current.len(),
-            1,
+        assert!(
+            current.len() == 1 && current[0]["number"] == 1,
             "v1 stays the serving release: {recorded:?}"
         );
         gateway.fault("none", 0).await;
@@ -355,6 +424,170 @@ async fn a_gateway_that_is_down_refuses_or_fails_gives_a_clear_error_and_keeps_t
             && push.stderr.contains("LMNOP_GATEWAY_PASSWORD"),
         "{}",
         push.stderr
+    );
+    app.stop().await;
+}
+
+/// `PUT …/scale`, `GET …/logs` and `DELETE` go to the gateway as OpenFaaS asks for them; the
+/// reconciler deploys again what was deleted behind lmnop's back and removes what lmnop deployed
+/// and no longer knows, leaving others' functions alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn scale_logs_delete_and_the_reconciler_go_through_the_gateway() {
+    let gateway = StandinGateway::start_with(&["--provider", "faas-netes"]);
+    let Some(app) = openfaas_app(&gateway, GATEWAY_PASSWORD).await else {
+        return;
+    };
+    let name = unique("faasops");
+    let _leftovers = Leftovers(name.clone());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "ops", "scaling: {min: 1, max: 3}\n");
+    work.write("function/build-id.txt", &name);
+    work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    let api = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut request = reqwest::Client::new()
+            .request(method, app.url(path))
+            .basic_auth("admin", Some(crate::support::ADMIN_PASSWORD));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.expect("the API answers");
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    let path = format!("/api/v1/functions/{name}");
+
+    // Scale: the provider acts on the body's serviceName.
+    gateway.forget_requests().await;
+    let (status, body) = api(
+        reqwest::Method::PUT,
+        &format!("{path}/scale"),
+        Some(serde_json::json!({"replicas": 3})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let requests = gateway.requests().await;
+    let scales = sent(&requests, "POST", &format!("/system/scale-function/{name}"));
+    assert_eq!(scales.len(), 1, "{requests:#?}");
+    assert_eq!(scales[0]["body"]["serviceName"], name.as_str());
+    assert_eq!(scales[0]["body"]["replicas"], 3);
+
+    // Logs: what the provider printed, from /system/logs.
+    let (status, logs) = api(reqwest::Method::GET, &format!("{path}/logs"), None).await;
+    assert_eq!(status, 200, "{logs}");
+    let (registry, _) = test_registry().await;
+    assert!(
+        logs.contains(&format!("==> {name} v1"))
+            && logs.contains(&format!("deployed {registry}/lmnop-test/{name}:")),
+        "{logs}"
+    );
+
+    // Behind lmnop's back: its function deleted, a function with its annotation it never
+    // deployed, and somebody else's.
+    gateway.delete_directly(&name).await;
+    let ghost = unique("faasghost");
+    gateway
+        .deploy_directly(
+            &ghost,
+            serde_json::json!({"lmnop.instance": app.state.instance, "lmnop.release": "4"}),
+        )
+        .await;
+    let theirs = unique("faastheirs");
+    gateway
+        .deploy_directly(&theirs, serde_json::json!({"owner": "somebody else"}))
+        .await;
+    gateway.forget_requests().await;
+    lmnop::release::reconcile::reconcile(&app.state.releaser)
+        .await
+        .expect("a pass");
+    let requests = gateway.requests().await;
+    let deployed = sent(&requests, "POST", "/system/functions");
+    assert!(
+        deployed.len() == 1
+            && deployed[0]["body"]["service"] == name.as_str()
+            && deployed[0]["body"]["annotations"]["lmnop.release"] == "1",
+        "{requests:#?}"
+    );
+    let removed: Vec<_> = sent(&requests, "DELETE", "/system/functions")
+        .into_iter()
+        .map(|request| request["body"]["functionName"].clone())
+        .collect();
+    assert_eq!(removed, vec![Value::from(ghost.as_str())], "{requests:#?}");
+    let mut answer = (0, String::new());
+    for _ in 0..50 {
+        answer = function_answer(&app, &name).await;
+        if answer.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer.0, 200, "{answer:?}");
+
+    // Delete: gone at the gateway and from the router.
+    gateway.forget_requests().await;
+    let (status, body) = api(reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(status, 204, "{body}");
+    let requests = gateway.requests().await;
+    let deleted = sent(&requests, "DELETE", "/system/functions");
+    assert!(
+        deleted.len() == 1 && deleted[0]["body"]["functionName"] == name.as_str(),
+        "{requests:#?}"
+    );
+    assert_eq!(function_answer(&app, &name).await.0, 404);
+    app.stop().await;
+}
+
+/// The Community Edition's limits are told before anything is built: more than five replicas,
+/// and a sixteenth function.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_community_edition_s_limits_are_told_before_the_build() {
+    let gateway = StandinGateway::start();
+    let Some(app) = openfaas_app(&gateway, GATEWAY_PASSWORD).await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "many", "scaling: {min: 1, max: 6}\n");
+    work.commit("six replicas");
+    let name = unique("faasce");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr
+            .contains("OpenFaaS Community Edition runs at most 5 replicas of a function")
+            && push
+                .stderr
+                .contains("set scaling.max in function.yml to 5 or less")
+            && !push.stderr.contains("Building"),
+        "{}",
+        push.stderr
+    );
+
+    for index in 0..15 {
+        gateway
+            .deploy_directly(&format!("{name}-{index}"), serde_json::json!({}))
+            .await;
+    }
+    gateway.forget_requests().await;
+    python_function(&work, "sixteenth", "");
+    work.commit("a sixteenth function");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    assert!(
+        push.stderr
+            .contains("the OpenFaaS gateway already runs 15 functions, the most OpenFaaS Community Edition allows")
+            && !push.stderr.contains("Building"),
+        "{}",
+        push.stderr
+    );
+    let requests = gateway.requests().await;
+    assert!(
+        requests.iter().all(|request| request["method"] == "GET"),
+        "nothing was asked to change: {requests:#?}"
     );
     app.stop().await;
 }

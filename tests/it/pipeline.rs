@@ -271,6 +271,8 @@ async fn the_reconciler_brings_back_crashed_replicas_and_removes_what_no_release
         instance: app.state.instance.clone(),
         function: "stray".to_owned(),
         release: 7,
+        commit: "0".repeat(40),
+        pusher: None,
         image: "none".to_owned(),
         spec: lmnop::spec::FunctionSpec {
             template: "python3.12".to_owned(),

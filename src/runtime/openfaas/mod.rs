@@ -26,6 +26,8 @@ const NAMESPACE: &str = "openfaas-fn";
 /// Annotations lmnop puts on what it deploys, so that it knows its own.
 const INSTANCE_ANNOTATION: &str = "lmnop.instance";
 const RELEASE_ANNOTATION: &str = "lmnop.release";
+const COMMIT_ANNOTATION: &str = "lmnop.commit";
+const PUSHER_ANNOTATION: &str = "lmnop.pusher";
 /// The Community Edition's limits, told to the pusher before a build where they can be known.
 pub const CE_MAX_FUNCTIONS: usize = 15;
 pub const CE_MAX_REPLICAS: u32 = 5;
@@ -91,11 +93,15 @@ impl OpenFaasRuntime {
         &self.gateway
     }
 
-    /// What a deploy needs, checked before anything changes: the Community Edition's limits,
-    /// every secret put at the gateway, the image in the registry.
-    pub async fn stage(&self, deployment: &Deployment) -> Result<(), OpenFaasError> {
-        let function = deployment.function.as_str();
-        if deployment.spec.scaling.max > CE_MAX_REPLICAS {
+    /// The Community Edition's limits a function must keep to, checked before its build: at most
+    /// [`CE_MAX_REPLICAS`] replicas, and a new function only while fewer than
+    /// [`CE_MAX_FUNCTIONS`] run.
+    pub async fn admits(
+        &self,
+        function: &str,
+        spec: &crate::spec::FunctionSpec,
+    ) -> Result<(), OpenFaasError> {
+        if spec.scaling.max > CE_MAX_REPLICAS {
             return Err(OpenFaasError::Limit(format!(
                 "OpenFaaS Community Edition runs at most {CE_MAX_REPLICAS} replicas of a \
                  function; set scaling.max in function.yml to {CE_MAX_REPLICAS} or less"
@@ -110,6 +116,13 @@ impl OpenFaasRuntime {
                 listed.len()
             )));
         }
+        Ok(())
+    }
+
+    /// What a deploy needs, checked before anything changes: the Community Edition's limits,
+    /// every secret put at the gateway, the image in the registry.
+    pub async fn stage(&self, deployment: &Deployment) -> Result<(), OpenFaasError> {
+        self.admits(&deployment.function, &deployment.spec).await?;
         for name in &deployment.spec.secrets {
             let value = SecretName::parse(name)
                 .map_err(|error| OpenFaasError::Secret(name.clone(), error.to_string()))
@@ -338,13 +351,17 @@ pub fn function_deployment(deployment: &Deployment) -> FunctionDeployment {
             spec.scaling.max.to_string(),
         ),
     ]);
-    let annotations = BTreeMap::from([
+    let mut annotations = BTreeMap::from([
         (INSTANCE_ANNOTATION.to_owned(), deployment.instance.clone()),
         (
             RELEASE_ANNOTATION.to_owned(),
             deployment.release.to_string(),
         ),
+        (COMMIT_ANNOTATION.to_owned(), deployment.commit.clone()),
     ]);
+    if let Some(pusher) = &deployment.pusher {
+        annotations.insert(PUSHER_ANNOTATION.to_owned(), pusher.clone());
+    }
     let resources = |resources: &crate::spec::Resources| Resources {
         memory: Some(format!("{}Mi", resources.memory_mib)),
         cpu: Some(format!("{}m", resources.cpu_millis)),

@@ -24,6 +24,9 @@ pub enum Fault {
     Slow(Duration),
     /// Writes answer 500 `internal error`.
     Error500,
+    /// Prometheus is gone: the list handler crashes (the connection closes with no answer) as
+    /// soon as one function exists; everything else works.
+    NoPrometheus,
 }
 
 #[derive(Deserialize)]
@@ -130,10 +133,13 @@ fn set_fault(gateway: &Gateway, body: &[u8]) -> Reply {
             Err(e) => return error(StatusCode::BAD_REQUEST, &format!("seconds: {e}")),
         },
         "error500" => Fault::Error500,
+        "no-prometheus" => Fault::NoPrometheus,
         other => {
             return error(
                 StatusCode::BAD_REQUEST,
-                &format!("unknown fault kind {other:?} (none, down, slow, error500)"),
+                &format!(
+                    "unknown fault kind {other:?} (none, down, slow, error500, no-prometheus)"
+                ),
             );
         }
     };
@@ -147,6 +153,7 @@ fn show_fault(gateway: &Gateway) -> Reply {
         Fault::Down => ("down", 0.0),
         Fault::Slow(delay) => ("slow", delay.as_secs_f64()),
         Fault::Error500 => ("error500", 0.0),
+        Fault::NoPrometheus => ("no-prometheus", 0.0),
     };
     json(StatusCode::OK, &FaultState { kind, seconds })
 }

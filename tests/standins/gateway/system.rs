@@ -63,7 +63,17 @@ pub async fn handle(gateway: &Gateway, request: Request<Incoming>) -> std::io::R
             ));
         }
         Fault::Slow(delay) => tokio::time::sleep(delay).await,
-        Fault::None | Fault::Error500 => {}
+        Fault::NoPrometheus
+            if parts.method == Method::GET
+                && parts.uri.path() == "/system/functions"
+                && !gateway.lock().functions.is_empty() =>
+        {
+            return Err(Error::new(
+                ErrorKind::ConnectionAborted,
+                "the list handler crashes without Prometheus",
+            ));
+        }
+        Fault::None | Fault::Error500 | Fault::NoPrometheus => {}
     }
     if !auth_ok {
         return Ok(unauthorized());
