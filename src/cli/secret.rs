@@ -1,6 +1,7 @@
-//! `lmnop secret …`: set, list and remove function secrets (docker runtime), and say whose they
-//! are: a secret belongs to a user (`--owner`) or to the administrators, and may be granted to
-//! more users. Values are read from standard input and never printed.
+//! `lmnop secret …`: set, list and remove function secrets, and say whose they are: a secret
+//! belongs to a user (`--owner`) or to the administrators, and may be granted to more users.
+//! Values are read from standard input and never printed. With the openfaas runtime, a set or
+//! removed secret is set or removed at the gateway too (`/system/secrets`).
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 
-use crate::config::{StoreArgs, StoreConfig};
+use crate::config::{RuntimeArgs, RuntimeConfig, StoreArgs, StoreConfig};
 use crate::db::audit::{self, AuditEntry};
 use crate::domain::{Secret, SecretName};
 use crate::secrets::{MAX_SECRET_BYTES, SecretStore};
@@ -27,6 +28,8 @@ pub enum SecretCommand {
         owner: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
     },
     /// Let USER's functions use the secret too.
     Grant {
@@ -52,13 +55,21 @@ pub enum SecretCommand {
         name: String,
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
     },
 }
 
 pub async fn run(command: SecretCommand) -> anyhow::Result<ExitCode> {
     match command {
-        SecretCommand::Set { name, owner, store } => {
+        SecretCommand::Set {
+            name,
+            owner,
+            store,
+            runtime,
+        } => {
             let name = SecretName::parse(&name)?;
+            let runtime = RuntimeConfig::from_args(runtime)?;
             let value = read_value()?;
             let (secrets, db) = open(store).await?;
             let owner = match owner {
@@ -78,6 +89,15 @@ pub async fn run(command: SecretCommand) -> anyhow::Result<ExitCode> {
                 "{} secret {name} (for {whose} functions)",
                 if replaced { "replaced" } else { "created" }
             );
+            if let Some(gateway) = gateway(&runtime) {
+                gateway.set_secret(name.as_str(), &value).await.map_err(|error| {
+                    anyhow::anyhow!(
+                        "{error}\nlmnop keeps the secret; the gateway gets it with the next deploy \
+                         of a function that uses it, or run this again"
+                    )
+                })?;
+                println!("set secret {name} at the OpenFaaS gateway");
+            }
         }
         SecretCommand::Grant { name, user, store } => {
             let name = SecretName::parse(&name)?;
@@ -109,13 +129,30 @@ pub async fn run(command: SecretCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        SecretCommand::Rm { name, store } => {
+        SecretCommand::Rm {
+            name,
+            store,
+            runtime,
+        } => {
             let name = SecretName::parse(&name)?;
+            let runtime = RuntimeConfig::from_args(runtime)?;
             let (secrets, db) = open(store).await?;
             secrets.remove(&name)?;
             crate::db::secrets::forget(&db, name.as_str()).await?;
             record(&db, "secret.rm", &name).await?;
             println!("removed secret {name}");
+            if let Some(gateway) = gateway(&runtime) {
+                gateway
+                    .delete_secret(name.as_str())
+                    .await
+                    .map_err(|error| {
+                        anyhow::anyhow!(
+                            "{error}\nlmnop has forgotten the secret, but the gateway still \
+                             has it; run this again once the gateway answers"
+                        )
+                    })?;
+                println!("removed secret {name} at the OpenFaaS gateway");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -141,6 +178,16 @@ fn read_value() -> anyhow::Result<Secret> {
         "no value on standard input; pipe it in, e.g. `printf %s \"$VALUE\" | lmnop secret set NAME`"
     );
     Ok(Secret::new(text))
+}
+
+/// The gateway to keep secrets at, with the openfaas runtime.
+fn gateway(runtime: &RuntimeConfig) -> Option<crate::runtime::openfaas::gateway::Gateway> {
+    match runtime {
+        RuntimeConfig::OpenFaas { gateway, .. } => Some(
+            crate::runtime::openfaas::gateway::Gateway::new(gateway.clone()),
+        ),
+        RuntimeConfig::Docker { .. } => None,
+    }
 }
 
 async fn open(store: StoreArgs) -> anyhow::Result<(SecretStore, crate::db::Db)> {

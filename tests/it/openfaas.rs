@@ -591,3 +591,89 @@ async fn the_community_edition_s_limits_are_told_before_the_build() {
     );
     app.stop().await;
 }
+
+/// `lmnop secret set` and `rm` keep the gateway's secrets with lmnop's; a function that uses one
+/// is deployed with it, and a secret the gateway never had is removed without an error.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_are_kept_at_the_gateway_and_deployed_with_the_functions_that_use_them() {
+    let gateway = StandinGateway::start();
+    let Some(app) = openfaas_app(&gateway, GATEWAY_PASSWORD).await else {
+        return;
+    };
+    let (registry, _) = test_registry().await;
+    let secret = |args: &[&str], value: &str| {
+        let mut command = app.lmnop();
+        command
+            .arg("secret")
+            .args(args)
+            .env("LMNOP_RUNTIME", "openfaas")
+            .env("LMNOP_GATEWAY_URL", &gateway.url)
+            .env("LMNOP_GATEWAY_PASSWORD", GATEWAY_PASSWORD)
+            .env("LMNOP_REGISTRY", format!("{registry}/lmnop-test"));
+        crate::support::run(&mut command, value)
+    };
+    let name = unique("faassec");
+    let key = format!("{name}-key");
+    let (code, out, err) = secret(&["set", &key], "the value 7f3a\n");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!("set secret {key} at the OpenFaaS gateway")),
+        "{out}"
+    );
+    let requests = gateway.requests().await;
+    let puts = sent(&requests, "PUT", "/system/secrets");
+    assert!(
+        puts.len() == 1 && puts[0]["body"]["name"] == key.as_str() && puts[0]["auth_ok"] == true,
+        "{requests:#?}"
+    );
+    assert!(
+        !format!("{requests:?}").contains("7f3a") && !out.contains("7f3a") && !err.contains("7f3a"),
+        "the value is never shown"
+    );
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "secretive", &format!("secrets: [{key}]\n"));
+    work.commit("uses the key");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    let requests = gateway.requests().await;
+    let deployed = sent(&requests, "POST", "/system/functions");
+    assert_eq!(
+        deployed.last().expect("deployed")["body"]["secrets"],
+        serde_json::json!([key]),
+        "{requests:#?}"
+    );
+
+    // The gateway down: lmnop keeps the secret and says the gateway does not have it yet.
+    let other = format!("{name}-other");
+    gateway.fault("down", 0).await;
+    let (code, _, err) = secret(&["set", &other], "another value\n");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("closed the connection without answering")
+            && err.contains("lmnop keeps the secret"),
+        "{err}"
+    );
+    gateway.fault("none", 0).await;
+    // Removed: at the gateway too, and one the gateway never had is no error.
+    gateway.forget_requests().await;
+    for removed in [&key, &other] {
+        let (code, out, err) = secret(&["rm", removed], "");
+        assert_eq!(code, 0, "{removed}: {out}{err}");
+        assert!(
+            out.contains(&format!("removed secret {removed} at the OpenFaaS gateway")),
+            "{out}"
+        );
+    }
+    let requests = gateway.requests().await;
+    let deletes: Vec<_> = sent(&requests, "DELETE", "/system/secrets")
+        .into_iter()
+        .map(|request| request["body"]["name"].clone())
+        .collect();
+    assert_eq!(
+        deletes,
+        vec![Value::from(key.as_str()), Value::from(other.as_str())]
+    );
+    app.stop().await;
+}

@@ -236,36 +236,59 @@ impl Gateway {
         Ok(names.into_iter().map(|secret| secret.name).collect())
     }
 
-    /// Creates or replaces a secret (`PUT` creates a missing one too).
+    /// Creates or replaces a secret: `PUT` (faasd creates a missing one too), `POST` when the
+    /// provider answers 404 (faas-netes).
     pub async fn set_secret(
         &self,
         name: &str,
         value: &crate::domain::Secret,
     ) -> Result<(), GatewayError> {
         let body = serde_json::json!({ "name": name, "value": value.expose() });
-        self.send(
-            &format!("setting the secret {name}"),
-            reqwest::Method::PUT,
-            "/system/secrets",
-            Some(&body),
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .map(drop)
+        let what = format!("setting the secret {name}");
+        match self
+            .send(
+                &what,
+                reqwest::Method::PUT,
+                "/system/secrets",
+                Some(&body),
+                REQUEST_TIMEOUT,
+            )
+            .await
+        {
+            Err(error) if error.is_not_found() => self
+                .send(
+                    &what,
+                    reqwest::Method::POST,
+                    "/system/secrets",
+                    Some(&body),
+                    REQUEST_TIMEOUT,
+                )
+                .await
+                .map(drop),
+            other => other.map(drop),
+        }
     }
 
-    /// Deletes a secret; one that is not there (the gateway answers 500) is left alone.
+    /// Deletes a secret. One that is not there is no error: faasd answers 500 `remove …: no
+    /// such file or directory`, faas-netes 404.
     pub async fn delete_secret(&self, name: &str) -> Result<(), GatewayError> {
         let body = serde_json::json!({ "name": name });
-        self.send(
-            &format!("deleting the secret {name}"),
-            reqwest::Method::DELETE,
-            "/system/secrets",
-            Some(&body),
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .map(drop)
+        match self
+            .send(
+                &format!("deleting the secret {name}"),
+                reqwest::Method::DELETE,
+                "/system/secrets",
+                Some(&body),
+                REQUEST_TIMEOUT,
+            )
+            .await
+        {
+            Err(GatewayError::Status {
+                status: 500, body, ..
+            }) if body.contains("no such file or directory") => Ok(()),
+            Err(error) if error.is_not_found() => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// The function's last log lines, oldest first. faasd's `tail=N` gives the *oldest* N lines
