@@ -677,3 +677,74 @@ async fn secrets_are_kept_at_the_gateway_and_deployed_with_the_functions_that_us
     );
     app.stop().await;
 }
+
+/// OpenFaaS deletes the running function when an update fails (here: a secret the gateway does
+/// not have, which lmnop's checks before a push would have set): the runtime deploys the previous
+/// release again at once, and it serves.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_that_fails_and_deletes_the_function_is_undone_by_deploying_the_previous_one() {
+    let gateway = StandinGateway::start();
+    let Some(app) = openfaas_app(&gateway, GATEWAY_PASSWORD).await else {
+        return;
+    };
+    let name = unique("faasput");
+    let _leftovers = Leftovers(name.clone());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "kept", "");
+    work.write("function/build-id.txt", &name);
+    work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    let (_, first) = function_answer(&app, &name).await;
+
+    let serving = lmnop::db::releases::serving_one(&app.state.db, &name)
+        .await
+        .expect("db")
+        .expect("v1 serves");
+    let v1 = app
+        .state
+        .releaser
+        .deployment(&name, &serving.release, serving.desired_replicas)
+        .expect("v1 has an image");
+    let mut v2 = v1.clone();
+    v2.release = 2;
+    v2.spec.secrets = vec!["not-at-the-gateway".to_owned()];
+    let lmnop::runtime::Runtime::OpenFaas(runtime) = app.state.releaser.runtime.as_ref() else {
+        panic!("the openfaas runtime");
+    };
+    gateway.forget_requests().await;
+    let error = runtime
+        .switch(&v2, Some(&v1))
+        .await
+        .expect_err("the update fails");
+    assert!(
+        error
+            .to_string()
+            .contains("unable to find secret: not-at-the-gateway"),
+        "{error}"
+    );
+    // The failed PUT took the function away; v1 was created again.
+    let requests = gateway.requests().await;
+    let writes: Vec<_> = requests
+        .iter()
+        .filter(|request| request["path"] == "/system/functions" && request["method"] != "GET")
+        .map(|request| {
+            (
+                request["method"].as_str().unwrap_or_default().to_owned(),
+                request["body"]["annotations"]["lmnop.release"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        writes,
+        vec![
+            ("PUT".to_owned(), Value::from("2")),
+            ("PUT".to_owned(), Value::from("1")),
+            ("POST".to_owned(), Value::from("1")),
+        ],
+        "{requests:#?}"
+    );
+    assert_eq!(function_answer(&app, &name).await, (200, first));
+    app.stop().await;
+}
