@@ -109,12 +109,14 @@ impl Releaser {
         let deployment = self
             .deployment(name, &release, i64::from(count))
             .ok_or_else(|| ChangeError::NoRelease(name.clone()))?;
-        self.runtime
+        let scaled = self
+            .runtime
             .scale(&deployment)
             .await
             .map_err(|error| ChangeError::Runtime(name.clone(), error))?;
         crate::db::functions::set_desired_replicas(&self.db, function.id, i64::from(count)).await?;
-        Ok(count)
+        // What runs: fewer than asked where the runtime runs fewer (faasd runs one).
+        Ok(u32::try_from(scaled.serving).unwrap_or(count))
     }
 
     /// Deletes the function: its record and releases, what it runs, its routes and its

@@ -318,14 +318,21 @@ async fn deploy_branch_push(
     else {
         return Verdict::Reject;
     };
-    if let Err(reason) = state
+    match state
         .runtime
         .admits(push.function.as_str(), &validated.spec)
         .await
     {
-        out.error(&reason);
-        out.hint("nothing was built; the previous release, if any, keeps serving");
-        return Verdict::Reject;
+        Ok(notes) => {
+            for note in notes {
+                out.note(&note);
+            }
+        }
+        Err(reason) => {
+            out.error(&reason);
+            out.hint("nothing was built; the previous release, if any, keeps serving");
+            return Verdict::Reject;
+        }
     }
     if deploy::release(state, push, update, quarantine, validated, out).await {
         Verdict::Accept

@@ -49,18 +49,19 @@ impl Runtime {
     }
 
     /// Whether the runtime can run `function` as `spec` asks, told before anything is built
-    /// (the OpenFaaS Community Edition's limits). The reason is for the pusher.
+    /// (the OpenFaaS Community Edition's limits), with notes for the pusher; the reason is for
+    /// the pusher too.
     pub async fn admits(
         &self,
         function: &str,
         spec: &crate::spec::FunctionSpec,
-    ) -> Result<(), String> {
+    ) -> Result<Vec<String>, String> {
         match self {
             Self::OpenFaas(openfaas) => openfaas
                 .admits(function, spec)
                 .await
                 .map_err(|error| error.to_string()),
-            Self::Docker(_) | Self::Fake(_) => Ok(()),
+            Self::Docker(_) | Self::Fake(_) => Ok(Vec::new()),
         }
     }
 

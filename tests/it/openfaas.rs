@@ -234,6 +234,13 @@ async fn a_push_is_built_pushed_and_deployed_through_the_gateway_and_served_by_t
         "the URL is printed: {}",
         push.stderr
     );
+    assert!(
+        push.stderr.contains(
+            "the gateway's provider runs 1 replica of a function whatever is asked (faasd)"
+        ),
+        "{}",
+        push.stderr
+    );
 
     // What the gateway was asked: an update (404, there is none), then a create, with the
     // release's image from the real registry and its settings.
@@ -270,6 +277,23 @@ async fn a_push_is_built_pushed_and_deployed_through_the_gateway_and_served_by_t
         (200, format!("{name} {image}\n"))
     );
     assert!(containers_of(&name, true).is_empty(), "no local container");
+    // faasd runs one replica: a scale to 3 says so, and asks nothing of the gateway.
+    gateway.forget_requests().await;
+    let scaled = reqwest::Client::new()
+        .put(app.url(&format!("/api/v1/functions/{name}/scale")))
+        .basic_auth("admin", Some(crate::support::ADMIN_PASSWORD))
+        .json(&serde_json::json!({"replicas": 3}))
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(scaled.status(), 200);
+    let scaled: Value = scaled.json().await.expect("json");
+    assert_eq!(scaled["replicas"], 1, "{scaled}");
+    let requests = gateway.requests().await;
+    assert!(
+        sent(&requests, "POST", &format!("/system/scale-function/{name}")).is_empty(),
+        "{requests:#?}"
+    );
     // A path that would climb out of /function/NAME never reaches the gateway's API.
     // Sent as written: an HTTP client library would remove the dot segments itself.
     for path in ["%2e%2e/%2e%2e/system/functions", "../../system/functions"] {

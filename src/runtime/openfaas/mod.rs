@@ -62,6 +62,8 @@ pub struct OpenFaasRuntime {
     http: reqwest::Client,
     /// This installation's id, on every function it deploys.
     instance: String,
+    /// The gateway's provider (`faasd`, `openfaas-netes`, …), once it has said.
+    provider: tokio::sync::OnceCell<String>,
 }
 
 impl OpenFaasRuntime {
@@ -86,6 +88,32 @@ impl OpenFaasRuntime {
             backend: Backend::Gateway(gateway_address),
             http,
             instance,
+            provider: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The provider's name from `/system/info`, asked once.
+    async fn provider(&self) -> Option<&str> {
+        self.provider
+            .get_or_try_init(|| async {
+                let info = self.gateway.info().await?;
+                Ok::<_, GatewayError>(
+                    info.pointer("/provider/provider")
+                        .and_then(|name| name.as_str())
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .await
+            .ok()
+            .map(String::as_str)
+    }
+
+    /// The most replicas the provider runs of a function: faasd runs one, whatever is asked.
+    async fn most_replicas(&self) -> u32 {
+        match self.provider().await {
+            Some("faasd") => 1,
+            _ => CE_MAX_REPLICAS,
         }
     }
 
@@ -95,12 +123,12 @@ impl OpenFaasRuntime {
 
     /// The Community Edition's limits a function must keep to, checked before its build: at most
     /// [`CE_MAX_REPLICAS`] replicas, and a new function only while fewer than
-    /// [`CE_MAX_FUNCTIONS`] run.
+    /// [`CE_MAX_FUNCTIONS`] run. What the pusher should know all the same is returned.
     pub async fn admits(
         &self,
         function: &str,
         spec: &crate::spec::FunctionSpec,
-    ) -> Result<(), OpenFaasError> {
+    ) -> Result<Vec<String>, OpenFaasError> {
         if spec.scaling.max > CE_MAX_REPLICAS {
             return Err(OpenFaasError::Limit(format!(
                 "OpenFaaS Community Edition runs at most {CE_MAX_REPLICAS} replicas of a \
@@ -116,7 +144,16 @@ impl OpenFaasRuntime {
                 listed.len()
             )));
         }
-        Ok(())
+        let most = self.most_replicas().await;
+        Ok(if spec.scaling.max > most {
+            vec![format!(
+                "the gateway's provider runs {most} replica of a function whatever is asked \
+                 (faasd); scaling.max {} takes faas-netes (Kubernetes)",
+                spec.scaling.max
+            )]
+        } else {
+            Vec::new()
+        })
     }
 
     /// What a deploy needs, checked before anything changes: the Community Edition's limits,
@@ -183,7 +220,8 @@ impl OpenFaasRuntime {
     /// release, scaled when its replicas differ; the router learns the route.
     pub async fn scale(&self, deployment: &Deployment) -> Result<super::Scaled, OpenFaasError> {
         let function = deployment.function.as_str();
-        let want = u64::from(deployment.replicas);
+        let replicas = deployment.replicas.min(self.most_replicas().await);
+        let want = u64::from(replicas);
         let status = self.gateway.function(function).await?;
         let ours = status.as_ref().is_some_and(|status| {
             status.annotations.get(RELEASE_ANNOTATION) == Some(&deployment.release.to_string())
@@ -207,7 +245,7 @@ impl OpenFaasRuntime {
         self.route(function, deployment.spec.timeout);
         Ok(super::Scaled {
             was_serving,
-            serving: deployment.replicas as usize,
+            serving: replicas as usize,
             removed: 0,
         })
     }
