@@ -219,14 +219,14 @@ impl Application {
         let (builder, runtime) = match (seams, &config.runtime) {
             (Seams::Real, crate::config::RuntimeConfig::OpenFaas { gateway, registry }) => (
                 crate::build::builder::Builder::Docker(engine.clone()),
-                crate::runtime::Runtime::OpenFaas(crate::runtime::OpenFaasRuntime::new(
+                crate::runtime::Runtime::OpenFaas(Box::new(crate::runtime::OpenFaasRuntime::new(
                     crate::runtime::openfaas::gateway::Gateway::new(gateway.clone()),
                     registry.clone(),
                     secrets.clone(),
                     routes.clone(),
                     gateway_address(&gateway.url).await?,
                     instance.clone(),
-                )),
+                ))),
             ),
             (Seams::Real, crate::config::RuntimeConfig::Docker { .. }) => (
                 crate::build::builder::Builder::Docker(engine.clone()),

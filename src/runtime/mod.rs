@@ -27,7 +27,7 @@ use crate::domain::FunctionName;
 pub enum Runtime {
     Docker(DockerRuntime),
     /// Through an OpenFaaS gateway.
-    OpenFaas(OpenFaasRuntime),
+    OpenFaas(Box<OpenFaasRuntime>),
     /// In-process replicas, for tests where no engine runs.
     Fake(FakeRuntime),
 }
