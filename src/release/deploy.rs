@@ -335,20 +335,25 @@ async fn run(
         watchdog: template.watchdog,
         replicas,
     };
-    // What serves now, for a runtime that must put it back if the switch is undone.
-    let previous = match releases::serving_one(&state.db, push.function.as_str()).await {
-        Ok(serving) => serving.and_then(|serving| {
-            state.deployment(
-                push.function.as_str(),
-                &serving.release,
-                serving.desired_replicas,
-            )
-        }),
-        Err(error) => {
-            return Err(ReleaseError::Deploy(crate::runtime::DeployError::Database(
-                state.db.describe(&error),
-            )));
+    // What serves now, for a runtime that replaces a function in place and must put it back if
+    // the switch is undone (the docker runtime keeps the old containers until then instead).
+    let previous = if matches!(state.runtime.as_ref(), crate::runtime::Runtime::OpenFaas(_)) {
+        match releases::serving_one(&state.db, push.function.as_str()).await {
+            Ok(serving) => serving.and_then(|serving| {
+                state.deployment(
+                    push.function.as_str(),
+                    &serving.release,
+                    serving.desired_replicas,
+                )
+            }),
+            Err(error) => {
+                return Err(ReleaseError::Deploy(crate::runtime::DeployError::Database(
+                    state.db.describe(&error),
+                )));
+            }
         }
+    } else {
+        None
     };
     let staged = state.runtime.stage(&deployment, previous).await?;
     timings.0.insert("deploy", started.elapsed().as_secs_f64());

@@ -4,6 +4,7 @@
 //! own credentials kept out both ways. Only a function's own backends can be reached.
 
 mod credentials;
+pub mod hold;
 mod host;
 mod proxy;
 mod table;

@@ -100,6 +100,8 @@ async fn forward(state: &RouterState, name: &str, path: &str, request: Request) 
     let Ok(name) = FunctionName::parse(name) else {
         return not_found(name);
     };
+    // A function being replaced in place answers again in a moment: its requests wait here.
+    state.routes.holds.wait(name.as_str()).await;
     let Some((lease, timeout)) = state.routes.pick(name.as_str()) else {
         return not_found(name.as_str());
     };

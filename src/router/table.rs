@@ -80,6 +80,8 @@ struct Route {
 #[derive(Debug, Default)]
 pub struct RouteTable {
     routes: RwLock<HashMap<String, Arc<Route>>>,
+    /// Functions whose requests wait while they are replaced in place.
+    pub holds: super::hold::Holds,
 }
 
 /// The backends a change took out of the table, with the requests they are still answering.
@@ -191,6 +193,23 @@ impl RouteTable {
             function: function.to_owned(),
             backends: old,
             timeout: retired_timeout,
+        }
+    }
+
+    /// The backends serving `function` now, left in the table: [`Retired::drained`] waits until
+    /// they answer no request (with [`super::hold::Holds`] holding new ones back first).
+    pub fn serving(&self, function: &str) -> Retired {
+        let routes = self
+            .routes
+            .read()
+            .expect("the route table is never poisoned");
+        let route = routes.get(function);
+        Retired {
+            function: function.to_owned(),
+            backends: route
+                .map(|route| route.backends.clone())
+                .unwrap_or_default(),
+            timeout: route.map_or(Duration::ZERO, |route| route.timeout),
         }
     }
 

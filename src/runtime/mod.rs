@@ -154,9 +154,7 @@ impl Runtime {
                 docker.revert(&deployment, new, away).await;
             }
             (Self::OpenFaas(openfaas), Away::OpenFaas) => {
-                openfaas
-                    .restore(&deployment.function, previous.as_ref())
-                    .await;
+                openfaas.undo(&deployment, previous.as_ref()).await;
             }
             (Self::Fake(fake), Away::Fake(away)) => fake.revert(&deployment, away),
             _ => unreachable!("a release is switched and reverted by the same runtime"),

@@ -550,6 +550,13 @@ async fn scale_logs_delete_and_the_reconciler_go_through_the_gateway() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(answer.0, 200, "{answer:?}");
+    // Both processes' lines are in the logs now, each line saying whose.
+    let (_, logs) = api(reqwest::Method::GET, &format!("{path}/logs"), None).await;
+    let instances: std::collections::BTreeSet<&str> = logs
+        .lines()
+        .filter_map(|line| line.strip_prefix("[instance ")?.split(']').next())
+        .collect();
+    assert_eq!(instances.len(), 2, "{logs}");
 
     // Delete: gone at the gateway and from the router.
     gateway.forget_requests().await;
@@ -702,11 +709,12 @@ async fn secrets_are_kept_at_the_gateway_and_deployed_with_the_functions_that_us
     app.stop().await;
 }
 
-/// OpenFaaS deletes the running function when an update fails (here: a secret the gateway does
-/// not have, which lmnop's checks before a push would have set): the runtime deploys the previous
-/// release again at once, and it serves.
+/// An update can fail at the gateway after the checks before it (which set secrets and look the
+/// image up): with the image gone, OpenFaaS deletes the running function; with a secret gone,
+/// the function stays with no replica. Either way the runtime deploys the previous release again
+/// at once (creating it when it is gone), and it serves.
 #[tokio::test(flavor = "multi_thread")]
-async fn an_update_that_fails_and_deletes_the_function_is_undone_by_deploying_the_previous_one() {
+async fn an_update_that_fails_at_the_gateway_is_undone_by_deploying_the_previous_one() {
     let gateway = StandinGateway::start();
     let Some(app) = openfaas_app(&gateway, GATEWAY_PASSWORD).await else {
         return;
@@ -731,44 +739,46 @@ async fn an_update_that_fails_and_deletes_the_function_is_undone_by_deploying_th
         .releaser
         .deployment(&name, &serving.release, serving.desired_replicas)
         .expect("v1 has an image");
-    let mut v2 = v1.clone();
-    v2.release = 2;
-    v2.spec.secrets = vec!["not-at-the-gateway".to_owned()];
     let lmnop::runtime::Runtime::OpenFaas(runtime) = app.state.releaser.runtime.as_ref() else {
         panic!("the openfaas runtime");
     };
-    gateway.forget_requests().await;
-    let error = runtime
-        .switch(&v2, Some(&v1))
-        .await
-        .expect_err("the update fails");
-    assert!(
-        error
-            .to_string()
-            .contains("unable to find secret: not-at-the-gateway"),
-        "{error}"
-    );
-    // The failed PUT took the function away; v1 was created again.
-    let requests = gateway.requests().await;
-    let writes: Vec<_> = requests
-        .iter()
-        .filter(|request| request["path"] == "/system/functions" && request["method"] != "GET")
-        .map(|request| {
-            (
-                request["method"].as_str().unwrap_or_default().to_owned(),
-                request["body"]["annotations"]["lmnop.release"].clone(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        writes,
-        vec![
-            ("PUT".to_owned(), Value::from("2")),
-            ("PUT".to_owned(), Value::from("1")),
-            ("POST".to_owned(), Value::from("1")),
-        ],
-        "{requests:#?}"
-    );
-    assert_eq!(function_answer(&app, &name).await, (200, first));
+    let (registry, _) = test_registry().await;
+    let mut no_image = v1.clone();
+    no_image.release = 2;
+    no_image.image = format!("{registry}/lmnop-test/{name}:never-pushed");
+    let mut no_secret = v1.clone();
+    no_secret.release = 3;
+    no_secret.spec.secrets = vec!["not-at-the-gateway".to_owned()];
+    for (v2, said, restored) in [
+        (&no_image, "not found", vec!["PUT 2", "PUT 1", "POST 1"]),
+        (
+            &no_secret,
+            "unable to find secret: not-at-the-gateway",
+            vec!["PUT 3", "PUT 1"],
+        ),
+    ] {
+        gateway.forget_requests().await;
+        let error = runtime
+            .switch(v2, Some(&v1))
+            .await
+            .expect_err("the update fails");
+        assert!(error.to_string().contains(said), "{error}");
+        let requests = gateway.requests().await;
+        let writes: Vec<String> = requests
+            .iter()
+            .filter(|request| request["path"] == "/system/functions" && request["method"] != "GET")
+            .map(|request| {
+                format!(
+                    "{} {}",
+                    request["method"].as_str().unwrap_or_default(),
+                    request["body"]["annotations"]["lmnop.release"]
+                        .as_str()
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(writes, restored, "{requests:#?}");
+        assert_eq!(function_answer(&app, &name).await, (200, first.clone()));
+    }
     app.stop().await;
 }

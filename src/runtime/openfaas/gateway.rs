@@ -98,6 +98,9 @@ struct SecretName {
     name: String,
 }
 
+/// How far back the function's logs are read, in seconds.
+const LOG_WINDOW: i64 = 3600;
+
 /// One line of `/system/logs`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
@@ -295,7 +298,10 @@ impl Gateway {
     /// of its window, so the whole window is fetched and the end kept here.
     pub async fn logs(&self, name: &str, lines: usize) -> Result<Vec<LogLine>, GatewayError> {
         let what = format!("the logs of {name}");
-        let path = format!("/system/logs?name={name}&follow=false");
+        // faasd's window is five minutes unless `since` says otherwise; an hour, as RFC 3339.
+        let since = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - LOG_WINDOW)
+            .map_or_else(|_| String::new(), |since| format!("&since={since}"));
+        let path = format!("/system/logs?name={name}&follow=false{since}");
         let body = self
             .send(&what, reqwest::Method::GET, &path, None, REQUEST_TIMEOUT)
             .await?;

@@ -111,8 +111,9 @@ impl OpenFaasRuntime {
 
     /// The most replicas the provider runs of a function: faasd runs one, whatever is asked.
     async fn most_replicas(&self) -> u32 {
+        // faasd 0.19.0 says `faasd`, later ones `faasd-ce`.
         match self.provider().await {
-            Some("faasd") => 1,
+            Some(name) if name.starts_with("faasd") => 1,
             _ => CE_MAX_REPLICAS,
         }
     }
@@ -181,6 +182,7 @@ impl OpenFaasRuntime {
         deployment: &Deployment,
         previous: Option<&Deployment>,
     ) -> Result<(), OpenFaasError> {
+        let _held = self.quiesce(deployment, previous).await;
         let outcome = match self.gateway.deploy(&function_deployment(deployment)).await {
             Ok(()) => ready::wait(&self.gateway, &self.http, deployment).await,
             Err(error) => Err(error.into()),
@@ -197,8 +199,41 @@ impl OpenFaasRuntime {
         }
     }
 
+    /// Before a function is replaced in place: new requests wait at the router, and those in
+    /// flight finish, so that none reaches the gateway while nothing answers for the function
+    /// (the provider stops the old version before the new one answers). The hold lasts until
+    /// the returned guard is dropped, at most as long as a switch and a restore may take.
+    async fn quiesce(
+        &self,
+        deployment: &Deployment,
+        previous: Option<&Deployment>,
+    ) -> crate::router::hold::Hold {
+        let longest = deployment.spec.health.timeout
+            + previous.map_or(std::time::Duration::ZERO, |previous| {
+                previous.spec.health.timeout
+            })
+            + std::time::Duration::from_secs(10);
+        let hold = self.routes.holds.hold(&deployment.function, longest);
+        let cut = self.routes.serving(&deployment.function).drained().await;
+        if cut > 0 {
+            tracing::warn!(
+                function = deployment.function,
+                requests = cut,
+                "replacing the function with requests still running past their timeout"
+            );
+        }
+        hold
+    }
+
+    /// Undoes a switch that stood (git did not move the branch after all): `previous` is
+    /// deployed again, the function's requests held meanwhile.
+    pub async fn undo(&self, deployment: &Deployment, previous: Option<&Deployment>) {
+        let _held = self.quiesce(deployment, previous).await;
+        self.restore(&deployment.function, previous).await;
+    }
+
     /// Puts `previous` back after a switch that is undone or failed.
-    pub async fn restore(&self, function: &str, previous: Option<&Deployment>) {
+    async fn restore(&self, function: &str, previous: Option<&Deployment>) {
         let restored = match previous {
             Some(previous) => match self.gateway.deploy(&function_deployment(previous)).await {
                 Ok(()) => ready::wait(&self.gateway, &self.http, previous).await,
@@ -293,8 +328,16 @@ impl OpenFaasRuntime {
         if logged.is_empty() {
             return Ok(Vec::new());
         }
+        // Earlier versions' lines are in the window too (faasd keeps them): each line names its
+        // process when there was more than one.
+        let several = logged
+            .iter()
+            .any(|line| line.instance != logged[0].instance);
         let mut text = String::new();
         for line in logged {
+            if several {
+                text.push_str(&format!("[instance {}] ", line.instance));
+            }
             text.push_str(line.text.trim_end_matches('\n'));
             text.push('\n');
         }

@@ -1,7 +1,9 @@
 //! Waiting until a release deployed at the gateway serves: the provider reports a replica
-//! available, then the function answers through the gateway's `/function/NAME` — right after a
-//! deploy the gateway answers `500 Can't reach service for: NAME.` for a while, marked with
-//! `X-Openfaas-Internal`, and that is not the function's answer.
+//! available (on faasd at once, so this proves little), then the function answers through the
+//! gateway's `/function/NAME`. Right after a deploy the answers marked `X-Openfaas-Internal`
+//! are not the function's: the gateway's `500 Can't reach service for: NAME.` (`proxy`), or,
+//! on faasd, the of-watchdog's empty 500 while the function's process is not ready yet
+//! (`of-watchdog`).
 
 use std::time::{Duration, Instant};
 
@@ -63,13 +65,28 @@ pub async fn wait(
                     break;
                 }
                 Ok(response) => {
-                    let internal = response.headers().contains_key("x-openfaas-internal");
+                    let internal = response
+                        .headers()
+                        .get("x-openfaas-internal")
+                        .map(|value| value.to_str().unwrap_or_default().to_owned());
                     let status = response.status();
                     let body = response.text().await.unwrap_or_default();
-                    if internal {
-                        format!("{status} from the gateway: {}", body.trim())
-                    } else {
-                        format!("HTTP {status} from the function at {path}")
+                    let body = body.trim();
+                    match internal.as_deref() {
+                        Some("of-watchdog") => format!(
+                            "the function's watchdog answered {status} at {path}: its process \
+                             is not ready{}",
+                            if body.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({body})")
+                            }
+                        ),
+                        Some(_) if body.is_empty() => {
+                            format!("the gateway answered {status} at {path}")
+                        }
+                        Some(_) => format!("the gateway answered {status} at {path}: {body}"),
+                        None => format!("HTTP {status} from the function at {path}"),
                     }
                 }
                 Err(error) => error.to_string(),

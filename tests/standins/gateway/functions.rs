@@ -76,6 +76,7 @@ fn create(
     replicas: u64,
 ) -> Result<(), String> {
     let name = deployment.name().to_owned();
+    state.logs.start_instance(&name);
     state
         .logs
         .append(&name, format!("deployed {}", deployment.image()));
@@ -150,7 +151,9 @@ pub async fn deploy_function(gateway: &Gateway, body: &[u8]) -> Reply {
 
 /// `PUT /system/functions`. After a missing secret or image the real handler writes the error
 /// and carries on: it removes the running function, fails to deploy the new one, and adds that
-/// error to the body. The status is the first one written.
+/// error to the body. The status is the first one written. With the image missing the function
+/// is gone; with a secret missing its container is created and its task is not, so the
+/// function stays, with the new deployment and no replica (faasd 0.19.0, checked by hand).
 pub async fn update_function(gateway: &Gateway, body: &[u8]) -> Reply {
     let deployment = match parse_deployment(body) {
         Ok(deployment) => deployment,
@@ -188,6 +191,9 @@ pub async fn update_function(gateway: &Gateway, body: &[u8]) -> Reply {
         Some(secret) => {
             let message = mount_error(&name, &secret);
             state.logs.append(&name, message.clone());
+            let mut stays = Function::start(deployment, 0);
+            stays.ready_at = None;
+            state.functions.insert(name.clone(), stays);
             Err(message)
         }
         None => create(&mut state, provider, deployment, replicas),

@@ -24,18 +24,23 @@ const WINDOW: SignedDuration = SignedDuration::from_secs(5 * 60);
 /// Lines kept per function; older ones go first, as journald rotates.
 const KEPT_LINES: usize = 10_000;
 
-/// The PID of faasd's log collector in the real thing.
-const INSTANCE: &str = "4242";
+/// The first PID of a task's log collector; each task of a function (every deploy) has its own,
+/// and its lines say which (`instance`), as faasd's do.
+const FIRST_INSTANCE: u32 = 4242;
 
 #[derive(Clone, Debug)]
 struct Line {
     at: Timestamp,
+    instance: u32,
     text: String,
 }
 
 /// Every function's lines, and a feed of new ones for followers.
 pub struct Store {
     lines: HashMap<String, Vec<Line>>,
+    /// The instance each function's lines come from now.
+    instances: HashMap<String, u32>,
+    next_instance: u32,
     feed: broadcast::Sender<(String, Line)>,
 }
 
@@ -43,15 +48,24 @@ impl Default for Store {
     fn default() -> Store {
         Store {
             lines: HashMap::new(),
+            instances: HashMap::new(),
+            next_instance: FIRST_INSTANCE,
             feed: broadcast::channel(1024).0,
         }
     }
 }
 
 impl Store {
+    /// A new task of `name` starts: its lines come from a new instance.
+    pub fn start_instance(&mut self, name: &str) {
+        self.instances.insert(name.to_owned(), self.next_instance);
+        self.next_instance += 1;
+    }
+
     pub fn append(&mut self, name: &str, text: impl Into<String>) {
         let line = Line {
             at: Timestamp::now(),
+            instance: self.instances.get(name).copied().unwrap_or(FIRST_INSTANCE),
             text: text.into(),
         };
         let lines = self.lines.entry(name.to_owned()).or_default();
@@ -68,7 +82,7 @@ impl Store {
 struct Entry<'a> {
     name: &'a str,
     namespace: &'static str,
-    instance: &'static str,
+    instance: String,
     timestamp: String,
     text: &'a str,
 }
@@ -77,7 +91,7 @@ fn ndjson(name: &str, line: &Line) -> Bytes {
     let entry = Entry {
         name,
         namespace: NAMESPACE,
-        instance: INSTANCE,
+        instance: line.instance.to_string(),
         timestamp: line.at.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         text: &line.text,
     };
@@ -178,6 +192,7 @@ mod tests {
             at: "2026-12-03T07:34:34.329135123Z"
                 .parse()
                 .expect("a valid timestamp"),
+            instance: FIRST_INSTANCE,
             text: "hello".to_owned(),
         };
         assert_eq!(

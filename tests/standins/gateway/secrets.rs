@@ -1,6 +1,8 @@
-//! `/system/secrets` as faasd serves it: a secret is a file in its secrets directory, so a write
-//! to an existing name overwrites it, deleting a missing one is a 500 naming the path, and a name
-//! that could leave the directory is refused. The list is JSON labelled `text/plain`.
+//! `/system/secrets` as faasd 0.19.0 serves it: a secret is a file in its secrets directory, so a
+//! write to an existing name overwrites it, deleting a missing one is a 500 naming the path, and a
+//! name that could leave the directory is refused. The list is JSON labelled `text/plain`. A body
+//! that is not JSON (or whose `rawValue` is not base64) is a 500, an empty name a 400, and a
+//! write to another namespace is taken (into that namespace's directory), as checked by hand.
 
 use base64::Engine;
 use hyper::StatusCode;
@@ -24,18 +26,30 @@ struct ListedSecret<'a> {
     namespace: &'static str,
 }
 
-/// Reads the body as faasd's `parseSecret` does: JSON, then no `..` or `/` in the name. The
-/// error is the message of a 400.
-fn parse_secret(body: &[u8]) -> Result<SecretRequest, String> {
-    let request: SecretRequest = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+/// Reads the body as faasd's `parseSecret` does: JSON (Go's decoding errors, `rawValue`'s
+/// base64 included, are 500s), then no `..` or `/` in the name (400).
+fn parse_secret(body: &[u8]) -> Result<SecretRequest, (StatusCode, String)> {
+    let request: SecretRequest = serde_json::from_slice(body)
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let name = request.name.as_deref().unwrap_or_default();
     if name.contains("..") || name.contains('/') {
-        return Err("directory traversal found in name".to_owned());
-    }
-    if !is_valid_namespace(request.namespace.as_deref()) {
-        return Err("namespace not valid".to_owned());
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "directory traversal found in name".to_owned(),
+        ));
     }
     Ok(request)
+}
+
+/// Where a secret of `namespace` is kept: by name in lmnop's namespace, `NAMESPACE/NAME` in
+/// another (never listed).
+fn key(namespace: Option<&str>, name: String) -> String {
+    match namespace {
+        Some(namespace) if !namespace.is_empty() && !is_valid_namespace(Some(namespace)) => {
+            format!("{namespace}/{name}")
+        }
+        _ => name,
+    }
 }
 
 /// Go decodes `rawValue` into `[]byte` as standard base64 while it reads the JSON.
@@ -61,6 +75,7 @@ pub fn list_secrets(gateway: &Gateway, query: Option<&str>) -> Reply {
     let listed: Vec<ListedSecret<'_>> = state
         .secrets
         .keys()
+        .filter(|name| !name.contains('/'))
         .map(|name| ListedSecret {
             name,
             namespace: NAMESPACE,
@@ -76,18 +91,23 @@ pub fn list_secrets(gateway: &Gateway, query: Option<&str>) -> Reply {
 pub fn write_secret(gateway: &Gateway, body: &[u8]) -> Reply {
     let request = match parse_secret(body) {
         Ok(request) => request,
-        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+        Err((status, message)) => return error(status, &message),
     };
     let raw = match request.raw_value.as_deref().map(decode_raw).transpose() {
         Ok(raw) => raw.unwrap_or_default(),
-        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+        Err(message) => {
+            let message = format!(
+                "json: cannot unmarshal string into Go struct field Secret.rawValue of type \
+                 []uint8: {message}"
+            );
+            return error(StatusCode::INTERNAL_SERVER_ERROR, &message);
+        }
     };
     let name = request.name.unwrap_or_default();
     if name.is_empty() {
-        // The file path is the directory itself.
-        let message = format!("open {SECRETS_DIR}: is a directory");
-        return error(StatusCode::INTERNAL_SERVER_ERROR, &message);
+        return error(StatusCode::BAD_REQUEST, "non-empty name is required");
     }
+    let name = key(request.namespace.as_deref(), name);
     let bytes = if raw.is_empty() {
         request.value.unwrap_or_default().into_bytes()
     } else {
@@ -101,9 +121,14 @@ pub fn write_secret(gateway: &Gateway, body: &[u8]) -> Reply {
 pub fn delete_secret(gateway: &Gateway, body: &[u8]) -> Reply {
     let request = match parse_secret(body) {
         Ok(request) => request,
-        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+        Err((status, message)) => return error(status, &message),
     };
     let name = request.name.unwrap_or_default();
+    let name = if name.is_empty() {
+        name
+    } else {
+        key(request.namespace.as_deref(), name)
+    };
     let mut state = gateway.lock();
     if name.is_empty() {
         // `os.Remove` of the directory itself, which only works while it is empty.
