@@ -782,3 +782,63 @@ async fn an_update_that_fails_at_the_gateway_is_undone_by_deploying_the_previous
     }
     app.stop().await;
 }
+
+/// OpenFaaS replaces a function in place, and the new version answers only after a while (the
+/// stand-in: 1.5 s of `500 Can't reach service`). Requests through lmnop meanwhile wait at the
+/// router and are answered by one version or the other, never by the gap.
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_during_an_update_in_place_wait_and_are_answered() {
+    let gateway = StandinGateway::start();
+    let Some(app) = openfaas_app(&gateway, GATEWAY_PASSWORD).await else {
+        return;
+    };
+    let name = unique("faashold");
+    let _leftovers = Leftovers(name.clone());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "one", "  STANDIN_BODY: one\n");
+    work.commit("v1");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    assert_eq!(function_answer(&app, &name).await, (200, "one".to_owned()));
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poller = tokio::spawn({
+        let (url, stop) = (app.url(&format!("/function/{name}/")), stop.clone());
+        async move {
+            let client = reqwest::Client::new();
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let answer = match client.get(&url).send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        (status, response.text().await.unwrap_or_default())
+                    }
+                    Err(error) => (0, error.to_string()),
+                };
+                seen.push(answer);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        }
+    });
+    python_function(
+        &work,
+        "two",
+        "  STANDIN_BODY: two\n  STANDIN_READY_AFTER_MS: '1500'\n",
+    );
+    work.commit("v2, slow to start");
+    let push = work.git(&["push", &app.admin_url(&name), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen = poller.await.expect("the poller ends");
+    let bad: Vec<_> = seen
+        .iter()
+        .filter(|(status, body)| !(*status == 200 && (body == "one" || body == "two")))
+        .collect();
+    assert!(bad.is_empty(), "answers from the gap: {bad:?}");
+    assert!(seen.iter().any(|(_, body)| body == "one"), "{seen:?}");
+    assert_eq!(seen.last().map(|(_, body)| body.as_str()), Some("two"));
+    app.stop().await;
+}
