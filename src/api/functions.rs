@@ -16,7 +16,7 @@ use crate::db::releases::{self, Release};
 use crate::db::users::User;
 use crate::http::AppError;
 use crate::http::auth::BasicUser;
-use crate::release::ChangeError;
+use crate::release::{ChangeError, RollbackError};
 
 /// A function as the API shows it.
 #[derive(Debug, Serialize)]
@@ -51,6 +51,9 @@ pub struct ReleaseView {
     timings: serde_json::Value,
     created_at: i64,
     finished_at: Option<i64>,
+    /// The release this one rolled back to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollback_of: Option<i64>,
 }
 
 impl From<Release> for ReleaseView {
@@ -65,6 +68,7 @@ impl From<Release> for ReleaseView {
             timings: serde_json::from_str(&release.timings).unwrap_or_default(),
             created_at: release.created_at,
             finished_at: release.finished_at,
+            rollback_of: release.rollback_of,
         }
     }
 }
@@ -95,6 +99,41 @@ impl ScaleRequest {
         serde_json::from_value(body)
             .map_err(|error| AppError::BadRequest(format!("{error}; {usage}")))
     }
+}
+
+/// `POST …/rollback`: `{"release": K}` (a number, or `"vK"`).
+#[derive(Debug)]
+pub struct RollbackRequest {
+    release: i64,
+}
+
+impl RollbackRequest {
+    fn from_body(body: &serde_json::Value) -> Result<Self, AppError> {
+        let usage = r#"send {"release": K}, K the number of an earlier release that deployed"#;
+        let release = match body.get("release") {
+            Some(serde_json::Value::Number(number)) => number.as_i64(),
+            Some(serde_json::Value::String(text)) => {
+                text.strip_prefix('v').unwrap_or(text).parse().ok()
+            }
+            _ => None,
+        };
+        match (body.is_object(), release) {
+            (true, Some(release)) if release > 0 => Ok(Self { release }),
+            _ => Err(AppError::BadRequest(format!(
+                "the body must be a JSON object naming a release; {usage}"
+            ))),
+        }
+    }
+}
+
+/// What a rollback did.
+#[derive(Debug, Serialize)]
+pub struct RolledBack {
+    name: String,
+    /// The new release, now serving.
+    release: i64,
+    rollback_of: i64,
+    note: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -300,6 +339,49 @@ pub async fn scale(
     )
     .await;
     Ok(Json(Scaled { name, replicas }))
+}
+
+/// `POST /api/v1/functions/NAME/rollback` with `{"release": K}`: deploys release K's image and
+/// config again, as a new release, health-gated like a push; the branch stays where it is.
+pub async fn rollback(
+    State(state): State<ApiState>,
+    BasicUser(user): BasicUser,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(name): Path<String>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Json<RolledBack>, AppError> {
+    let request = RollbackRequest::from_body(&body)?;
+    let function = visible(&state, &user, &name).await?;
+    let release = state
+        .releaser
+        .rollback(&function, request.release, &user)
+        .await
+        .map_err(|error| match error {
+            RollbackError::NoSuchRelease { .. } => AppError::NotFound(error.to_string()),
+            RollbackError::NeverServed { .. }
+            | RollbackError::AlreadyServing { .. }
+            | RollbackError::ImageGone { .. } => AppError::Conflict(error.to_string()),
+            RollbackError::Failed { .. } => AppError::Unavailable(error.to_string()),
+            RollbackError::Change(error) => change_error(error),
+        })?;
+    record(
+        &state,
+        &user,
+        from,
+        &format!("function.rollback.v{}", request.release),
+        &name,
+    )
+    .await;
+    Ok(Json(RolledBack {
+        note: format!(
+            "v{} (rollback of v{}) serves {name}; the branch still points at its last push, \
+             which the next push deploys",
+            release.number, request.release
+        ),
+        name,
+        release: release.number,
+        rollback_of: request.release,
+    }))
 }
 
 /// `DELETE /api/v1/functions/NAME`: stops its containers, forgets its routes, releases and

@@ -7,7 +7,7 @@ mod functions;
 
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{any, get, put};
+use axum::routing::{any, get, post, put};
 
 use crate::accounts::Accounts;
 use crate::db::Db;
@@ -35,6 +35,10 @@ where
             get(functions::show).delete(functions::delete),
         )
         .route("/api/v1/functions/{name}/scale", put(functions::scale))
+        .route(
+            "/api/v1/functions/{name}/rollback",
+            post(functions::rollback),
+        )
         .route(
             "/api/v1/functions/{name}/releases/{number}/log",
             get(functions::log),

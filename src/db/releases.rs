@@ -57,10 +57,12 @@ pub struct Release {
     pub error: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// The number of the release this one rolled back to (it runs that release's image).
+    pub rollback_of: Option<i64>,
 }
 
 const COLUMNS: &str = "id, function_id, number, commit_id, image, digest, config, status, \
-                       pusher_id, timings, error, created_at, finished_at";
+                       pusher_id, timings, error, created_at, finished_at, rollback_of";
 
 fn from_row(row: &AnyRow) -> Result<Release, sqlx::Error> {
     Ok(Release {
@@ -78,6 +80,7 @@ fn from_row(row: &AnyRow) -> Result<Release, sqlx::Error> {
         error: row.try_get("error")?,
         created_at: row.try_get("created_at")?,
         finished_at: row.try_get("finished_at")?,
+        rollback_of: row.try_get("rollback_of")?,
     })
 }
 
@@ -100,6 +103,29 @@ pub async fn start(
     .bind(config.to_record())
     .bind(pusher_id)
     .bind(unix_now())
+    .fetch_one(db.writer())
+    .await?;
+    from_row(&row)
+}
+
+/// Starts the next release of a function as a rollback to `of`: its commit, config, image and
+/// digest, `deploying` at once (there is nothing to build).
+pub async fn start_rollback(db: &Db, of: &Release, pusher_id: i64) -> Result<Release, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO releases (function_id, number, commit_id, image, digest, config, status, \
+         pusher_id, created_at, rollback_of) \
+         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3, $4, $5, 'deploying', $6, $7, $8 \
+         FROM releases WHERE function_id = $1 \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(of.function_id)
+    .bind(&of.commit_id)
+    .bind(&of.image)
+    .bind(&of.digest)
+    .bind(of.config.to_record())
+    .bind(pusher_id)
+    .bind(unix_now())
+    .bind(of.number)
     .fetch_one(db.writer())
     .await?;
     from_row(&row)

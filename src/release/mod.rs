@@ -8,6 +8,7 @@ mod deploy;
 pub mod error;
 mod manage;
 pub mod reconcile;
+mod rollback;
 mod stale;
 pub mod switch;
 mod validate;
@@ -17,6 +18,7 @@ pub use crate::git::output::{Output, Step, format_duration};
 pub use crate::git::receive::{Push, Quarantine, RefUpdate, Verdict, short_id};
 pub use error::ReleaseError;
 pub use manage::ChangeError;
+pub use rollback::RollbackError;
 
 use std::sync::Arc;
 

@@ -65,6 +65,32 @@ impl Runtime {
         }
     }
 
+    /// Whether `image` can still be run (a rollback runs an earlier release's): on the engine for
+    /// the docker runtime, in the registry for OpenFaaS. The reason when it cannot.
+    pub async fn image_available(&self, image: &str) -> Result<(), String> {
+        if image.is_empty() {
+            return Err("the release has no image".to_owned());
+        }
+        match self {
+            Self::Docker(docker) => {
+                let client = docker.client().await.map_err(|error| error.to_string())?;
+                match client.inspect_image(image).await {
+                    Ok(_) => Ok(()),
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }) => Err(format!("{image} is no longer on the engine")),
+                    Err(error) => Err(format!("cannot look {image} up on the engine: {error}")),
+                }
+            }
+            Self::OpenFaas(openfaas) => openfaas
+                .image_in_registry(image)
+                .await
+                .map_err(|error| error.to_string()),
+            Self::Fake(_) => Ok(()),
+        }
+    }
+
     /// Starts the release and waits until every replica answers; no traffic reaches it yet
     /// (the OpenFaaS runtime, which cannot run two releases of a function side by side, checks
     /// what the deploy needs instead). On failure nothing of it is left. `previous` is what

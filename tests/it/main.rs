@@ -26,6 +26,7 @@ mod pipeline;
 mod portal;
 mod private_postgres;
 mod registry;
+mod rollback;
 mod router;
 mod secrets;
 mod serve;

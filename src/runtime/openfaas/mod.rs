@@ -366,6 +366,11 @@ impl OpenFaasRuntime {
         let _unchanged = self.routes.set(function, [self.backend], timeout);
     }
 
+    /// Whether the registry has `image`, for a rollback to an earlier release's.
+    pub async fn image_in_registry(&self, image: &str) -> Result<(), OpenFaasError> {
+        self.check_image(image).await
+    }
+
     /// Whether the registry has the image (`HOST/REPO:TAG`), asked the way a puller asks.
     async fn check_image(&self, image: &str) -> Result<(), OpenFaasError> {
         let missing = |reason: String| OpenFaasError::ImageMissing {
