@@ -291,7 +291,11 @@ impl Application {
                 base_url: config.base_url(),
                 deploy_branch: config.deploy_branch.clone(),
                 apps_domain: config.apps_domain.clone(),
+                https: config.base_url().starts_with("https:"),
             }),
+            db: db.clone(),
+            accounts: accounts.clone(),
+            releaser: releaser.clone(),
         };
         let https = config
             .public_url

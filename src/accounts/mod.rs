@@ -5,7 +5,7 @@ pub mod access;
 mod cache;
 pub mod limits;
 mod passwords;
-mod tokens;
+pub mod tokens;
 
 pub use access::can_see;
 pub use tokens::random_password;
@@ -140,7 +140,16 @@ impl Accounts {
         if !users::set_password_hash(&self.db, name, &hash).await? {
             return Err(AccountError::NotFound(name.to_owned()));
         }
+        self.end_sessions(name).await?;
         self.audit(actor, "user.passwd", name).await
+    }
+
+    /// Signs `name` out of every portal session (a new password, a disabled account).
+    async fn end_sessions(&self, name: &str) -> Result<(), AccountError> {
+        if let Some((user, _)) = users::find_with_hash(&self.db, name).await? {
+            crate::db::sessions::end_for_user(&self.db, user.id).await?;
+        }
+        Ok(())
     }
 
     pub async fn set_state(
@@ -152,6 +161,7 @@ impl Accounts {
         if !users::set_state(&self.db, name, state).await? {
             return Err(AccountError::NotFound(name.to_owned()));
         }
+        self.end_sessions(name).await?;
         let action = match state {
             UserState::Active => "user.enable",
             UserState::Disabled => "user.disable",

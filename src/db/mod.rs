@@ -9,6 +9,7 @@ pub mod audit;
 pub mod functions;
 pub mod releases;
 pub mod secrets;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 

@@ -54,7 +54,7 @@ pub struct User {
 
 const COLUMNS: &str = "id, name, role, state, created_at";
 
-fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+pub(super) fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,
         name: row.try_get("name")?,

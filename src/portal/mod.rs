@@ -1,10 +1,13 @@
 //! The web pages, rendered on the server with askama templates from `templates/`: one file per
 //! page, each taking the [`PortalState`] the composition root hands over, and one HTML error
-//! page for whatever fails under them. So far the home page: how to push, and the templates this
-//! server builds from.
+//! page for whatever fails under them. The home page (how to push, the templates), sign-in with
+//! sessions, and the functions with their releases and rollback.
 
 mod error;
+mod functions;
 mod home;
+mod session;
+mod sign_in;
 
 use std::sync::Arc;
 
@@ -22,6 +25,10 @@ pub use error::html_errors;
 pub struct PortalState {
     pub templates: Arc<Templates>,
     pub site: Arc<Site>,
+    pub db: crate::db::Db,
+    pub accounts: crate::accounts::Accounts,
+    /// Scale, delete and rollback go through the release module, as the API's do.
+    pub releaser: crate::release::Releaser,
 }
 
 /// How this server is reached, as the pages tell it.
@@ -33,6 +40,8 @@ pub struct Site {
     pub deploy_branch: String,
     /// Functions also answer at `NAME.<apps domain>`, when set.
     pub apps_domain: Option<String>,
+    /// The base URL is https: cookies are `Secure`.
+    pub https: bool,
 }
 
 /// The pages, for any server state that can hand over a [`PortalState`]. Errors are rendered
@@ -46,6 +55,18 @@ where
         .route("/", get(home::show))
         .route("/portal", get(home::show))
         .route("/portal/", get(home::show))
+        .route("/portal/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/portal/sign-out", axum::routing::post(sign_in::sign_out))
+        .route("/portal/functions", get(functions::list))
+        .route("/portal/functions/{name}", get(functions::show))
+        .route(
+            "/portal/functions/{name}/releases/{number}/log",
+            get(functions::log),
+        )
+        .route(
+            "/portal/functions/{name}/rollback",
+            axum::routing::post(functions::rollback),
+        )
         .route("/portal/{*rest}", any(unknown_page))
         .layer(axum::middleware::map_response(html_errors))
 }

@@ -117,6 +117,12 @@ impl Retired {
     /// passed (a request still running then has been cut by the router anyway). Returns the
     /// requests still in flight when it gave up (0 when drained), and logs them.
     pub async fn drained(self) -> usize {
+        let limit = self.timeout + Duration::from_secs(1);
+        self.drained_within(limit).await
+    }
+
+    /// [`Self::drained`], giving up after `limit`.
+    pub async fn drained_within(self, limit: Duration) -> usize {
         let waiting = self.in_flight();
         if waiting > 0 {
             tracing::info!(
@@ -125,7 +131,6 @@ impl Retired {
                 "draining before stop"
             );
         }
-        let limit = self.timeout + Duration::from_secs(1);
         let wait = async {
             for (_, in_flight) in &self.backends {
                 loop {

@@ -24,6 +24,7 @@ mod openfaas;
 mod original;
 mod pipeline;
 mod portal;
+mod portal_sessions;
 mod private_postgres;
 mod registry;
 mod rollback;

@@ -31,6 +31,8 @@ const PUSHER_ANNOTATION: &str = "lmnop.pusher";
 /// The Community Edition's limits, told to the pusher before a build where they can be known.
 pub const CE_MAX_FUNCTIONS: usize = 15;
 pub const CE_MAX_REPLICAS: u32 = 5;
+/// How long requests already running may take before an update in place goes ahead anyway.
+const DRAIN_BEFORE_UPDATE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why a release could not be staged or switched on the gateway.
 #[derive(Debug, thiserror::Error)]
@@ -200,8 +202,9 @@ impl OpenFaasRuntime {
     }
 
     /// Before a function is replaced in place: new requests wait at the router, and those in
-    /// flight finish, so that none reaches the gateway while nothing answers for the function
-    /// (the provider stops the old version before the new one answers). The hold lasts until
+    /// flight finish (for at most [`DRAIN_BEFORE_UPDATE`]: a long request would hold every new
+    /// one back as long as it runs), so that none reaches the gateway while nothing answers for
+    /// the function (the provider stops the old version before the new one answers). The hold lasts until
     /// the returned guard is dropped, at most as long as a switch and a restore may take.
     async fn quiesce(
         &self,
@@ -213,8 +216,15 @@ impl OpenFaasRuntime {
                 previous.spec.health.timeout
             })
             + std::time::Duration::from_secs(10);
-        let hold = self.routes.holds.hold(&deployment.function, longest);
-        let cut = self.routes.serving(&deployment.function).drained().await;
+        let hold = self
+            .routes
+            .holds
+            .hold(&deployment.function, longest + DRAIN_BEFORE_UPDATE);
+        let cut = self
+            .routes
+            .serving(&deployment.function)
+            .drained_within(DRAIN_BEFORE_UPDATE)
+            .await;
         if cut > 0 {
             tracing::warn!(
                 function = deployment.function,

@@ -1,0 +1,260 @@
+//! Portal sessions and forms over plain HTTP: sign-in starts a session stored by its hash,
+//! every form post needs the session's CSRF token and this site's Origin (403 and nothing
+//! changed otherwise), sign-out and disabling a user end sessions, and a rollback from the
+//! function page serves the earlier release while the branch stays.
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue};
+
+use crate::deploy_support::python_function;
+use crate::faults::branch;
+use crate::gitutil::WorkTree;
+use crate::support::{ADMIN_PASSWORD, TestApp, spawn_fake_app};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// This site's Origin, as a browser on the page would send it.
+fn origin(app: &TestApp) -> String {
+    format!("http://{}", app.address)
+}
+
+/// Signs in; the session cookie (`lmnop_session=…`) and the raw `Set-Cookie`.
+async fn sign_in(app: &TestApp, name: &str, password: &str) -> (String, String) {
+    let answer = client()
+        .post(app.url("/portal/sign-in"))
+        .header("origin", origin(app))
+        .form(&[
+            ("name", name),
+            ("password", password),
+            ("next", "/portal/functions"),
+        ])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{name}");
+    assert_eq!(answer.headers()["location"], "/portal/functions");
+    let set_cookie = answer.headers()["set-cookie"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    let cookie = set_cookie.split(';').next().expect("pair").to_owned();
+    (cookie, set_cookie)
+}
+
+async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, HeaderMap, String) {
+    let answer = client()
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("answers");
+    let (status, headers) = (answer.status(), answer.headers().clone());
+    (status, headers, answer.text().await.unwrap_or_default())
+}
+
+/// The CSRF token in a page's forms.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find(r#"name="csrf" value=""#)
+        .expect("a form with a token")
+        + 19;
+    page[at..].split('"').next().expect("value").to_owned()
+}
+
+async fn post(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    from: Option<&str>,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = client()
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .form(form);
+    if let Some(from) = from {
+        request = request.header("origin", HeaderValue::from_str(from).expect("origin"));
+    }
+    request.send().await.expect("answers")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_forms_and_a_rollback_from_the_function_page() {
+    let app = spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "one", "");
+    work.commit("v1");
+    assert!(work.git(&["push", &app.admin_url("portalfn"), "main"]).ok);
+    python_function(&work, "two", "");
+    let v2 = work.commit("v2");
+    assert!(work.git(&["push", &app.admin_url("portalfn"), "main"]).ok);
+
+    // Not signed in: to the sign-in page, coming back after.
+    let (status, headers, _) = page(&app, "", "/portal/functions/portalfn").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers["location"],
+        "/portal/sign-in?next=/portal/functions/portalfn"
+    );
+    // A wrong password says so, the same way as an unknown user; a post from elsewhere is 403.
+    for (name, password) in [("admin", "wrong"), ("nobody", "wrong")] {
+        let answer = client()
+            .post(app.url("/portal/sign-in"))
+            .header("origin", origin(&app))
+            .form(&[("name", name), ("password", password)])
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            answer
+                .text()
+                .await
+                .expect("page")
+                .contains("wrong user name or password")
+        );
+    }
+    let answer = client()
+        .post(app.url("/portal/sign-in"))
+        .header("origin", "http://evil.example.com")
+        .form(&[("name", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    assert!(answer.headers().get("set-cookie").is_none());
+
+    let (cookie, set_cookie) = sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    assert!(
+        set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Lax")
+            && !set_cookie.contains("Secure"),
+        "{set_cookie}"
+    );
+    // Stored by its hash only.
+    let value = cookie.trim_start_matches("lmnop_session=");
+    let stored: Vec<String> = sqlx::query_scalar("SELECT id_hash FROM sessions")
+        .fetch_all(app.state.db.reader())
+        .await
+        .expect("sessions");
+    assert!(!stored.iter().any(|hash| hash == value), "{stored:?}");
+    assert!(
+        stored.contains(&lmnop::accounts::tokens::hash(&lmnop::domain::Secret::new(
+            value.to_owned()
+        )))
+    );
+
+    let (status, _, list) = page(&app, &cookie, "/portal/functions").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list.contains(r#"<a href="/portal/functions/portalfn">portalfn</a>"#),
+        "{list}"
+    );
+    let (status, _, detail) = page(&app, &cookie, "/portal/functions/portalfn").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        detail.contains("roll back to v1") && !detail.contains("roll back to v2"),
+        "{detail}"
+    );
+    let csrf = csrf_of(&detail);
+    let (status, _, log) = page(&app, &cookie, "/portal/functions/portalfn/releases/1/log").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(log.contains("Building portalfn v1"), "{log}");
+
+    // Forms without the token, with a wrong one, or from another site: 403, nothing changed.
+    let rollback = "/portal/functions/portalfn/rollback";
+    let site = origin(&app);
+    for (from, token) in [
+        (Some(site.as_str()), None),
+        (Some(site.as_str()), Some("not-the-token")),
+        (Some("http://evil.example.com"), Some(csrf.as_str())),
+        (None, Some(csrf.as_str())),
+    ] {
+        let mut form = vec![("release", "1")];
+        if let Some(token) = token {
+            form.push(("csrf", token));
+        }
+        let answer = post(&app, &cookie, rollback, from, &form).await;
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{from:?} {token:?}");
+    }
+    assert_eq!(crate::faults::releases(&app, "portalfn").await.len(), 2);
+
+    // The rollback itself: v1's code answers as v3, the branch stays at v2.
+    let answer = post(
+        &app,
+        &cookie,
+        rollback,
+        Some(&site),
+        &[("release", "1"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.headers()["location"],
+        "/portal/functions/portalfn?done=3"
+    );
+    let (_, _, detail) = page(&app, &cookie, "/portal/functions/portalfn?done=3").await;
+    assert!(
+        detail.contains("v3 serves portalfn now; the branch stays where it was")
+            && detail.contains("(rollback of v1)"),
+        "{detail}"
+    );
+    let served = reqwest::get(app.url("/function/portalfn/"))
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("text");
+    // The fake runtime answers with the config it runs and the release number: v1's, as v3.
+    assert_eq!(served, "one (v3)\n");
+    assert_eq!(
+        branch(&work, &app, "portalfn").as_deref(),
+        Some(v2.as_str())
+    );
+
+    // A function somebody may not see is a 404, like one that does not exist.
+    app.add_user("bob", "bob-password-1").await;
+    let (bob, _) = sign_in(&app, "bob", "bob-password-1").await;
+    let (status, _, _) = page(&app, &bob, "/portal/functions/portalfn").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, _, bobs) = page(&app, &bob, "/portal/functions").await;
+    assert!(!bobs.contains("portalfn"), "{bobs}");
+    // Disabled: bob's session ends at once.
+    app.state
+        .accounts
+        .set_state(
+            "bob",
+            lmnop::db::users::UserState::Disabled,
+            &lmnop::accounts::Actor::cli(),
+        )
+        .await
+        .expect("disable");
+    let (status, _, _) = page(&app, &bob, "/portal/functions").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Sign-out ends the session: the cookie opens nothing any more.
+    let answer = post(
+        &app,
+        &cookie,
+        "/portal/sign-out",
+        Some(&site),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert!(
+        answer.headers()["set-cookie"]
+            .to_str()
+            .expect("text")
+            .contains("Max-Age=0")
+    );
+    let (status, _, _) = page(&app, &cookie, "/portal/functions").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    app.stop().await;
+}
