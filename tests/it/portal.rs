@@ -92,3 +92,86 @@ async fn the_home_page_renders_in_a_real_browser_and_runs_no_injected_script() {
     browser.quit().await;
     app.stop().await;
 }
+
+/// In a real browser: sign in, find a pushed function, read a release's build log, roll back
+/// from the function page (the old code answers while the branch stays), sign out. Each main
+/// page is saved as a screenshot.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_signs_in_reads_a_build_log_rolls_back_and_signs_out_in_a_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = crate::support::spawn_fake_app().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = crate::gitutil::WorkTree::new(tmp.path(), "work");
+    crate::deploy_support::python_function(&work, "one", "");
+    work.commit("v1 <b>bold</b>");
+    assert!(work.git(&["push", &app.admin_url("browsed"), "main"]).ok);
+    crate::deploy_support::python_function(&work, "two", "");
+    let v2 = work.commit("v2");
+    assert!(work.git(&["push", &app.admin_url("browsed"), "main"]).ok);
+
+    browser.visit(&app.url("/portal/functions")).await;
+    assert_eq!(browser.title().await, "lmnop: sign in");
+    browser.screenshot("sign-in").await;
+    browser.fill("input[name=name]", "admin").await;
+    browser
+        .fill("input[name=password]", crate::support::ADMIN_PASSWORD)
+        .await;
+    browser
+        .click_to("form.stacked button", "/portal/functions")
+        .await;
+    assert!(browser.text().await.contains("browsed"));
+    browser.screenshot("functions").await;
+
+    browser
+        .click_to(
+            "a[href='/portal/functions/browsed']",
+            "/portal/functions/browsed",
+        )
+        .await;
+    let text = browser.text().await;
+    assert!(text.contains("v2") && text.contains("serving"), "{text}");
+    browser.screenshot("function").await;
+    browser
+        .click_to(
+            "a[href='/portal/functions/browsed/releases/1/log']",
+            "/portal/functions/browsed/releases/1/log",
+        )
+        .await;
+    assert!(browser.text().await.contains("Building browsed v1"));
+    browser.screenshot("release-log").await;
+
+    browser.visit(&app.url("/portal/functions/browsed")).await;
+    browser
+        .click_to(
+            "form[action='/portal/functions/browsed/rollback'] button",
+            "/portal/functions/browsed?done=3",
+        )
+        .await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("v3 serves browsed now") && text.contains("(rollback of v1)"),
+        "{text}"
+    );
+    browser.screenshot("rolled-back").await;
+    let served = reqwest::get(app.url("/function/browsed/"))
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(served, "one (v3)\n");
+    assert_eq!(
+        crate::faults::branch(&work, &app, "browsed").as_deref(),
+        Some(v2.as_str())
+    );
+
+    browser
+        .click_to("nav.session button", "/portal/sign-in")
+        .await;
+    browser.visit(&app.url("/portal/functions")).await;
+    assert_eq!(browser.title().await, "lmnop: sign in");
+    browser.quit().await;
+    app.stop().await;
+}

@@ -205,6 +205,71 @@ impl Browser {
         .await
     }
 
+    /// Saves a PNG of the page as `NAME.png` under the test run's state directory
+    /// (`$LMNOP_TEST_STATE/screenshots`), and returns its path.
+    pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        use base64::Engine;
+        let png = self
+            .session_command(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await
+            .unwrap_or_else(|error| panic!("screenshot: {error}"));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap_or_default())
+            .expect("a screenshot is base64");
+        let dir = std::env::var_os("LMNOP_TEST_STATE")
+            .map_or_else(|| std::env::temp_dir().join("lmnop-test"), Into::into)
+            .join("screenshots");
+        std::fs::create_dir_all(&dir).expect("the screenshots directory");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, bytes).expect("the screenshot is saved");
+        path
+    }
+
+    /// Types `text` into the form field `selector`.
+    pub async fn fill(&self, selector: &str, text: &str) {
+        let script = format!(
+            "document.querySelector({}).value = {}; return true",
+            json!(selector),
+            json!(text)
+        );
+        self.run(&script)
+            .await
+            .unwrap_or_else(|error| panic!("fill {selector}: {error}"));
+    }
+
+    /// Clicks `selector` (a link or a submit button) and waits until the page at a path that
+    /// starts with `path` has loaded.
+    pub async fn click_to(&self, selector: &str, path: &str) {
+        let script = format!(
+            "document.querySelector({}).click(); return true",
+            json!(selector)
+        );
+        self.run(&script)
+            .await
+            .unwrap_or_else(|error| panic!("click {selector}: {error}"));
+        for _ in 0..200 {
+            let here = self
+                .run("return document.readyState === 'complete' ? location.pathname + location.search : ''")
+                .await
+                .unwrap_or_default();
+            if here.as_str().is_some_and(|here| here.starts_with(path)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("clicking {selector} did not lead to {path}");
+    }
+
+    /// The page's visible text.
+    pub async fn text(&self) -> String {
+        self.run("return document.body.innerText")
+            .await
+            .unwrap_or_else(|error| panic!("page text: {error}"))
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Ends the session, which closes Chromium.
     pub async fn quit(self) {
         self.session_command(reqwest::Method::DELETE, "", Value::Null)
