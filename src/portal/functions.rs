@@ -1,6 +1,7 @@
 //! The functions pages: the functions a user may see with their serving release and URLs; one
-//! function with its releases newest first, each release's build log, and rollback to an earlier
-//! release (through the release module, as the API's).
+//! function with its releases newest first, each release's build log, rollback to an earlier
+//! release, scaling within its range and deleting it (through the release module, as the
+//! API's).
 
 use std::net::SocketAddr;
 
@@ -33,6 +34,7 @@ struct ListPage<'a> {
     version: &'static str,
     user: &'a str,
     csrf: &'a str,
+    flash: Option<String>,
     functions: Vec<Row>,
 }
 
@@ -57,6 +59,9 @@ struct FunctionPage<'a> {
     urls: Vec<String>,
     flash: Option<String>,
     releases: Vec<ReleaseRow>,
+    /// Replicas asked for, and the range its serving release allows (none: nothing serves).
+    replicas: i64,
+    range: Option<(u32, u32)>,
 }
 
 #[derive(Template)]
@@ -82,11 +87,22 @@ async fn visible(state: &PortalState, user: &User, name: &str) -> Result<Functio
     }
 }
 
+#[derive(Debug, Deserialize)]
+pub struct ListFlash {
+    deleted: Option<String>,
+}
+
 /// `GET /portal/functions`.
 pub async fn list(
     State(state): State<PortalState>,
     SignedIn(session): SignedIn,
+    Query(flash): Query<ListFlash>,
 ) -> Result<Html<String>, AppError> {
+    // Only a valid function name is repeated on the page.
+    let flash = flash
+        .deleted
+        .filter(|name| crate::domain::FunctionName::parse(name).is_ok())
+        .map(|name| format!("{name} is deleted"));
     let owner = crate::accounts::access::listed_owner(&session.user);
     let mut rows = Vec::new();
     for function in crate::db::functions::list(&state.db, owner).await? {
@@ -105,6 +121,7 @@ pub async fn list(
         version: env!("CARGO_PKG_VERSION"),
         user: &session.user.name,
         csrf: &session.csrf_token,
+        flash,
         functions: rows,
     })
 }
@@ -112,6 +129,7 @@ pub async fn list(
 #[derive(Debug, Deserialize)]
 pub struct Flash {
     done: Option<String>,
+    scaled: Option<String>,
 }
 
 /// `GET /portal/functions/NAME`.
@@ -138,11 +156,27 @@ pub async fn show(
             }
         })
         .collect();
-    // Only lmnop's own words: the number of the release a rollback made.
-    let flash = flash
+    // Only lmnop's own words, with a number from the query.
+    let rolled = flash
         .done
         .and_then(|done| done.parse::<i64>().ok())
         .map(|number| format!("v{number} serves {name} now; the branch stays where it was"));
+    let scaled = flash
+        .scaled
+        .and_then(|scaled| scaled.parse::<u32>().ok())
+        .map(|count| {
+            format!(
+                "{name} runs {count} replica{} now",
+                if count == 1 { "" } else { "s" }
+            )
+        });
+    let flash = rolled.or(scaled);
+    let range = match function.current_release_id {
+        Some(id) => releases::find(&state.db, id)
+            .await?
+            .map(|release| (release.config.scaling.min, release.config.scaling.max)),
+        None => None,
+    };
     super::render(&FunctionPage {
         version: env!("CARGO_PKG_VERSION"),
         user: &session.user.name,
@@ -151,6 +185,8 @@ pub async fn show(
         name: &function.name,
         flash,
         releases,
+        replicas: function.desired_replicas,
+        range,
     })
 }
 
@@ -220,4 +256,102 @@ pub async fn rollback(
         tracing::error!(%error, "cannot write the audit log");
     }
     Ok(Redirect::to(&format!("/portal/functions/{name}?done={}", release.number)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ScaleForm {
+    #[serde(default)]
+    csrf: String,
+    replicas: i64,
+}
+
+/// The status of a scale or delete the release module refused.
+fn change_error(error: crate::release::ChangeError) -> AppError {
+    use crate::release::ChangeError;
+    match error {
+        ChangeError::OutOfRange { .. } => AppError::BadRequest(error.to_string()),
+        ChangeError::NoRelease(_) | ChangeError::Busy(_) => AppError::Conflict(error.to_string()),
+        ChangeError::Runtime(..) => AppError::Unavailable(error.to_string()),
+        ChangeError::Database(error) => error.into(),
+    }
+}
+
+async fn audit_change(
+    state: &PortalState,
+    user: &User,
+    from: SocketAddr,
+    action: &str,
+    name: &str,
+) {
+    let entry = AuditEntry {
+        actor: user.name.clone(),
+        action: action.to_owned(),
+        target: name.to_owned(),
+        source: from.ip().to_string(),
+    };
+    if let Err(error) = audit::record(&state.db, &entry).await {
+        tracing::error!(%error, "cannot write the audit log");
+    }
+}
+
+/// `POST /portal/functions/NAME/scale`: runs that many replicas, within the function's range.
+pub async fn scale(
+    State(state): State<PortalState>,
+    SignedIn(session): SignedIn,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<ScaleForm>,
+) -> Result<Response, AppError> {
+    session::check_post(&state, &headers, Some(&session.csrf_token), &form.csrf)?;
+    let function = visible(&state, &session.user, &name).await?;
+    let count = state
+        .releaser
+        .scale(&function, form.replicas)
+        .await
+        .map_err(change_error)?;
+    audit_change(
+        &state,
+        &session.user,
+        from,
+        &format!("function.scale.{count}"),
+        &name,
+    )
+    .await;
+    Ok(Redirect::to(&format!("/portal/functions/{name}?scaled={count}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    csrf: String,
+    /// The function's name typed again, to confirm.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /portal/functions/NAME/delete`, confirmed by typing the name: everything of it goes
+/// (what it runs, its routes, releases and repository).
+pub async fn delete(
+    State(state): State<PortalState>,
+    SignedIn(session): SignedIn,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<DeleteForm>,
+) -> Result<Response, AppError> {
+    session::check_post(&state, &headers, Some(&session.csrf_token), &form.csrf)?;
+    let function = visible(&state, &session.user, &name).await?;
+    if form.confirm.trim() != function.name {
+        return Err(AppError::BadRequest(format!(
+            "type the function's name, {name}, to delete it"
+        )));
+    }
+    state
+        .releaser
+        .delete(&function)
+        .await
+        .map_err(change_error)?;
+    audit_change(&state, &session.user, from, "function.delete", &name).await;
+    Ok(Redirect::to(&format!("/portal/functions?deleted={name}")).into_response())
 }

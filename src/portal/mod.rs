@@ -67,6 +67,14 @@ where
             "/portal/functions/{name}/rollback",
             axum::routing::post(functions::rollback),
         )
+        .route(
+            "/portal/functions/{name}/scale",
+            axum::routing::post(functions::scale),
+        )
+        .route(
+            "/portal/functions/{name}/delete",
+            axum::routing::post(functions::delete),
+        )
         .route("/portal/{*rest}", any(unknown_page))
         .layer(axum::middleware::map_response(html_errors))
 }

@@ -218,6 +218,37 @@ async fn sessions_forms_and_a_rollback_from_the_function_page() {
         Some(v2.as_str())
     );
 
+    // Scale within the range, and outside it refused with the range.
+    let answer = post(
+        &app,
+        &cookie,
+        "/portal/functions/portalfn/scale",
+        Some(&site),
+        &[("replicas", "1"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.headers()["location"],
+        "/portal/functions/portalfn?scaled=1"
+    );
+    let answer = post(
+        &app,
+        &cookie,
+        "/portal/functions/portalfn/scale",
+        Some(&site),
+        &[("replicas", "9"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        answer
+            .text()
+            .await
+            .expect("page")
+            .contains("may run 1 to 1 containers")
+    );
+
     // A function somebody may not see is a 404, like one that does not exist.
     app.add_user("bob", "bob-password-1").await;
     let (bob, _) = sign_in(&app, "bob", "bob-password-1").await;
@@ -237,6 +268,38 @@ async fn sessions_forms_and_a_rollback_from_the_function_page() {
         .expect("disable");
     let (status, _, _) = page(&app, &bob, "/portal/functions").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Delete needs the name typed again; then it is gone.
+    let delete = "/portal/functions/portalfn/delete";
+    let answer = post(
+        &app,
+        &cookie,
+        delete,
+        Some(&site),
+        &[("confirm", "portal"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let answer = post(
+        &app,
+        &cookie,
+        delete,
+        Some(&site),
+        &[("confirm", "portalfn"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.headers()["location"],
+        "/portal/functions?deleted=portalfn"
+    );
+    let (_, _, list) = page(&app, &cookie, "/portal/functions?deleted=portalfn").await;
+    assert!(
+        list.contains("portalfn is deleted") && !list.contains("/portal/functions/portalfn"),
+        "{list}"
+    );
+    let (status, _, _) = page(&app, &cookie, "/portal/functions/portalfn").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Sign-out ends the session: the cookie opens nothing any more.
     let answer = post(
