@@ -6,6 +6,7 @@
 mod error;
 mod functions;
 mod home;
+mod secrets;
 mod session;
 mod sign_in;
 
@@ -58,6 +59,11 @@ where
         .route("/portal/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/portal/sign-out", axum::routing::post(sign_in::sign_out))
         .route("/portal/functions", get(functions::list))
+        .route("/portal/secrets", get(secrets::show).post(secrets::set))
+        .route(
+            "/portal/secrets/delete",
+            axum::routing::post(secrets::delete),
+        )
         .route("/portal/functions/{name}", get(functions::show))
         .route(
             "/portal/functions/{name}/releases/{number}/log",

@@ -65,6 +65,23 @@ impl Runtime {
         }
     }
 
+    /// Tells the runtime a secret's new value (`None`: it is deleted): the OpenFaaS gateway keeps
+    /// its own copy; containers on the engine read lmnop's at their next start.
+    pub async fn publish_secret(
+        &self,
+        name: &str,
+        value: Option<&crate::domain::Secret>,
+    ) -> Result<(), String> {
+        match self {
+            Self::OpenFaas(openfaas) => match value {
+                Some(value) => openfaas.gateway().set_secret(name, value).await,
+                None => openfaas.gateway().delete_secret(name).await,
+            }
+            .map_err(|error| error.to_string()),
+            Self::Docker(_) | Self::Fake(_) => Ok(()),
+        }
+    }
+
     /// Whether `image` can still be run (a rollback runs an earlier release's): on the engine for
     /// the docker runtime, in the registry for OpenFaaS. The reason when it cannot.
     pub async fn image_available(&self, image: &str) -> Result<(), String> {

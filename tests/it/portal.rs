@@ -168,6 +168,11 @@ async fn a_user_signs_in_reads_a_build_log_rolls_back_and_signs_out_in_a_browser
     );
 
     browser
+        .click_to("nav.session a[href='/portal/secrets']", "/portal/secrets")
+        .await;
+    assert_eq!(browser.title().await, "lmnop: secrets");
+    browser.screenshot("secrets").await;
+    browser
         .click_to("nav.session button", "/portal/sign-in")
         .await;
     browser.visit(&app.url("/portal/functions")).await;

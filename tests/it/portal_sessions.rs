@@ -321,3 +321,122 @@ async fn sessions_forms_and_a_rollback_from_the_function_page() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     app.stop().await;
 }
+
+/// The secrets page: values go in and never come out; each secret shows the functions that
+/// use it, and one in use cannot be deleted; a member manages only their own.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_secrets_page_takes_values_it_never_shows_and_keeps_secrets_in_use() {
+    const VALUE: &str = "s3cr3t-value-9f2c";
+    let app = spawn_fake_app().await;
+    let site = origin(&app);
+    let (cookie, _) = sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let (status, _, secrets) = page(&app, &cookie, "/portal/secrets").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_of(&secrets);
+    let answer = post(
+        &app,
+        &cookie,
+        "/portal/secrets",
+        Some(&site),
+        &[("name", "db-key"), ("value", VALUE), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()["location"], "/portal/secrets?set=db-key");
+    let stored = app
+        .state
+        .secrets()
+        .path(&lmnop::domain::SecretName::parse("db-key").expect("name"));
+    assert_eq!(std::fs::read_to_string(stored).expect("stored"), VALUE);
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "uses it", "secrets: [db-key]\n");
+    work.commit("v1");
+    let push = work.git(&["push", &app.admin_url("keyed"), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+
+    let (_, _, secrets) = page(&app, &cookie, "/portal/secrets?set=db-key").await;
+    assert!(
+        secrets.contains("secret db-key is set; its value is not shown again")
+            && secrets.contains(r#"<a href="/portal/functions/keyed">keyed</a>"#),
+        "{secrets}"
+    );
+    let answer = post(
+        &app,
+        &cookie,
+        "/portal/secrets/delete",
+        Some(&site),
+        &[("name", "db-key"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::CONFLICT);
+    assert!(answer.text().await.expect("page").contains("used by keyed"));
+
+    // A member: their own secrets only; a taken name or somebody else's secret is refused.
+    app.add_user("bob", "bob-password-1").await;
+    let (bob, _) = sign_in(&app, "bob", "bob-password-1").await;
+    let (_, _, bobs) = page(&app, &bob, "/portal/secrets").await;
+    assert!(!bobs.contains("db-key"), "{bobs}");
+    let bob_csrf = csrf_of(&bobs);
+    for (name, want) in [
+        ("db-key", StatusCode::CONFLICT),
+        ("bob-key", StatusCode::SEE_OTHER),
+    ] {
+        let answer = post(
+            &app,
+            &bob,
+            "/portal/secrets",
+            Some(&site),
+            &[
+                ("name", name),
+                ("value", "bob's value\n"),
+                ("csrf", &bob_csrf),
+            ],
+        )
+        .await;
+        assert_eq!(answer.status(), want, "{name}");
+    }
+    let answer = post(
+        &app,
+        &bob,
+        "/portal/secrets/delete",
+        Some(&site),
+        &[("name", "db-key"), ("csrf", &bob_csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    let (_, _, bobs) = page(&app, &bob, "/portal/secrets").await;
+    assert!(
+        bobs.contains("<code>bob-key</code>") && bobs.contains("<td>bob</td>"),
+        "{bobs}"
+    );
+    let answer = post(
+        &app,
+        &bob,
+        "/portal/secrets/delete",
+        Some(&site),
+        &[("name", "bob-key"), ("csrf", &bob_csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+
+    // The value is in no page and no audit entry; the changes are audited by name.
+    let (_, _, admin_view) = page(&app, &cookie, "/portal/secrets").await;
+    assert!(!admin_view.contains(VALUE) && !secrets.contains(VALUE));
+    let audit = lmnop::db::audit::recent(&app.state.db, 20)
+        .await
+        .expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "secret.set" && e.target == "db-key" && e.actor == "admin")
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "secret.delete" && e.target == "bob-key" && e.actor == "bob")
+    );
+    assert!(!format!("{audit:?}").contains(VALUE));
+    app.stop().await;
+}
