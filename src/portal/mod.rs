@@ -3,6 +3,7 @@
 //! page for whatever fails under them. The home page (how to push, the templates), sign-in with
 //! sessions, and the functions with their releases and rollback.
 
+mod account;
 mod error;
 mod functions;
 mod home;
@@ -60,6 +61,19 @@ where
         .route("/portal/sign-out", axum::routing::post(sign_in::sign_out))
         .route("/portal/functions", get(functions::list))
         .route("/portal/secrets", get(secrets::show).post(secrets::set))
+        .route("/portal/account", get(account::show))
+        .route(
+            "/portal/account/password",
+            axum::routing::post(account::password),
+        )
+        .route(
+            "/portal/account/tokens",
+            axum::routing::post(account::create_token),
+        )
+        .route(
+            "/portal/account/tokens/revoke",
+            axum::routing::post(account::revoke_token),
+        )
         .route(
             "/portal/secrets/delete",
             axum::routing::post(secrets::delete),

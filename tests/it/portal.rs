@@ -173,6 +173,11 @@ async fn a_user_signs_in_reads_a_build_log_rolls_back_and_signs_out_in_a_browser
     assert_eq!(browser.title().await, "lmnop: secrets");
     browser.screenshot("secrets").await;
     browser
+        .click_to("nav.session a[href='/portal/account']", "/portal/account")
+        .await;
+    assert_eq!(browser.title().await, "lmnop: your account");
+    browser.screenshot("account").await;
+    browser
         .click_to("nav.session button", "/portal/sign-in")
         .await;
     browser.visit(&app.url("/portal/functions")).await;

@@ -440,3 +440,127 @@ async fn the_secrets_page_takes_values_it_never_shows_and_keeps_secrets_in_use()
     assert!(!format!("{audit:?}").contains(VALUE));
     app.stop().await;
 }
+
+/// The account page: a password change needs the current one, ends the other sessions and
+/// renews this one, and git takes the new password only; a token is shown once, pushes, and
+/// stops working when revoked.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_page_changes_the_password_and_makes_and_revokes_tokens() {
+    let app = spawn_fake_app().await;
+    let site = origin(&app);
+    app.add_user("carol", "carol-password-1").await;
+    let (other_browser, _) = sign_in(&app, "carol", "carol-password-1").await;
+    let (cookie, _) = sign_in(&app, "carol", "carol-password-1").await;
+    let (status, _, account) = page(&app, &cookie, "/portal/account").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_of(&account);
+    let change = |current: &'static str, new: &'static str, repeat: &'static str| {
+        let (cookie, csrf, site) = (cookie.clone(), csrf.clone(), site.clone());
+        let app = &app;
+        async move {
+            post(
+                app,
+                &cookie,
+                "/portal/account/password",
+                Some(&site),
+                &[
+                    ("current", current),
+                    ("new", new),
+                    ("repeat", repeat),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await
+        }
+    };
+    let answer = change("wrong-password-1", "carol-new-pass-2", "carol-new-pass-2").await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        answer
+            .text()
+            .await
+            .expect("page")
+            .contains("not your current password")
+    );
+    let answer = change("carol-password-1", "carol-new-pass-2", "carol-new-pass-3").await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let answer = change("carol-password-1", "carol-new-pass-2", "carol-new-pass-2").await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let renewed = answer.headers()["set-cookie"].to_str().expect("text");
+    let renewed = renewed.split(';').next().expect("pair").to_owned();
+    assert_ne!(renewed, cookie);
+    // The other browser and the old cookie are signed out; the renewed one works.
+    for old in [&other_browser, &cookie] {
+        assert_eq!(
+            page(&app, old, "/portal/account").await.0,
+            StatusCode::SEE_OTHER
+        );
+    }
+    let (status, _, account) = page(&app, &renewed, "/portal/account?done=password").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(account.contains("your password is changed"), "{account}");
+
+    // git: the new password pushes, the old one does not.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "carol's", "");
+    work.commit("v1");
+    let old = work.git(&[
+        "push",
+        &app.git_url("carol", "carol-password-1", "carolfn"),
+        "main",
+    ]);
+    assert!(!old.ok, "{}", old.stderr);
+    let new = work.git(&[
+        "push",
+        &app.git_url("carol", "carol-new-pass-2", "carolfn"),
+        "main",
+    ]);
+    assert!(new.ok, "{}", new.stderr);
+
+    // A token: shown once, pushes, revoked.
+    let csrf = csrf_of(&account);
+    let answer = post(
+        &app,
+        &renewed,
+        "/portal/account/tokens",
+        Some(&site),
+        &[("label", "laptop <b>"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    let shown = answer.text().await.expect("page");
+    let at = shown
+        .find(r#"<code id="new-token">"#)
+        .expect("the token is shown")
+        + 21;
+    let token = shown[at..].split('<').next().expect("token").to_owned();
+    assert!(token.starts_with("lmnop_"), "{token}");
+    assert!(
+        shown.contains("laptop &#60;b&#62;") || shown.contains("laptop &lt;b&gt;"),
+        "{shown}"
+    );
+    let (_, _, later) = page(&app, &renewed, "/portal/account").await;
+    assert!(!later.contains(&token), "shown only once");
+    python_function(&work, "with a token", "");
+    work.commit("v2");
+    let push = work.git(&["push", &app.git_url("carol", &token, "carolfn"), "main"]);
+    assert!(push.ok, "{}", push.stderr);
+    let id_at = later.find(r#"name="id" value=""#).expect("a revoke form") + 17;
+    let id = later[id_at..].split('"').next().expect("id").to_owned();
+    let answer = post(
+        &app,
+        &renewed,
+        "/portal/account/tokens/revoke",
+        Some(&site),
+        &[("id", &id), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    python_function(&work, "after revoking", "");
+    work.commit("v3");
+    let push = work.git(&["push", &app.git_url("carol", &token, "carolfn"), "main"]);
+    assert!(!push.ok, "{}", push.stderr);
+    app.stop().await;
+}
