@@ -44,8 +44,21 @@ where
             get(functions::log),
         )
         .route("/api/v1/functions/{name}/logs", get(functions::logs))
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/{*rest}", any(unknown_endpoint))
         .layer(axum::middleware::map_response(error::json_errors))
+}
+
+/// The OpenAPI 3 document of these routes (a test checks each route is in it, and each of its
+/// paths is a route).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// `GET /api/v1/openapi.json`, for anybody: it describes the API, it holds no data.
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
 }
 
 /// Anything else under `/api/v1`: a JSON 404 that says so.

@@ -20,6 +20,7 @@ mod git;
 mod git_hostile;
 mod gitutil;
 mod metrics;
+mod openapi;
 mod openfaas;
 mod original;
 mod pipeline;
