@@ -144,6 +144,23 @@ impl Accounts {
         self.audit(actor, "user.passwd", name).await
     }
 
+    /// Makes `name` an administrator (or a member again).
+    pub async fn set_role(
+        &self,
+        name: &str,
+        role: Role,
+        actor: &Actor,
+    ) -> Result<(), AccountError> {
+        if !users::set_role(&self.db, name, role).await? {
+            return Err(AccountError::NotFound(name.to_owned()));
+        }
+        let action = match role {
+            Role::Admin => "user.promote",
+            Role::Member => "user.demote",
+        };
+        self.audit(actor, action, name).await
+    }
+
     /// Signs `name` out of every portal session (a new password, a disabled account).
     async fn end_sessions(&self, name: &str) -> Result<(), AccountError> {
         if let Some((user, _)) = users::find_with_hash(&self.db, name).await? {

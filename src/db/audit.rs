@@ -50,3 +50,55 @@ pub async fn recent(db: &Db, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error>
         })
         .collect()
 }
+
+/// One audit entry with its id and time, as the audit page lists them.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub id: i64,
+    pub at: i64,
+    pub entry: AuditEntry,
+}
+
+/// Entries older than `before` (an id; none: the newest), newest first, at most `limit`, whose
+/// actor, action or target contains `containing` (none: all).
+pub async fn page(
+    db: &Db,
+    containing: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Logged>, sqlx::Error> {
+    // LIKE's own wildcards in the filter are matched as themselves.
+    let pattern = containing.map(|text| {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let rows = sqlx::query(
+        "SELECT id, at, actor, action, target, source FROM audit_log \
+         WHERE ($1 IS NULL OR actor LIKE $1 ESCAPE '\\' OR action LIKE $1 ESCAPE '\\' \
+                OR target LIKE $1 ESCAPE '\\') \
+           AND ($2 IS NULL OR id < $2) \
+         ORDER BY id DESC LIMIT $3",
+    )
+    .bind(pattern)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Logged {
+                id: row.try_get("id")?,
+                at: row.try_get("at")?,
+                entry: AuditEntry {
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    target: row.try_get("target")?,
+                    source: row.try_get("source")?,
+                },
+            })
+        })
+        .collect()
+}

@@ -140,3 +140,13 @@ pub async fn set_state(db: &Db, name: &str, state: UserState) -> Result<bool, sq
         .await?;
     Ok(done.rows_affected() > 0)
 }
+
+pub async fn set_role(db: &Db, name: &str, role: Role) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE name = $3")
+        .bind(role.as_str())
+        .bind(unix_now())
+        .bind(name)
+        .execute(db.writer())
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -36,6 +36,8 @@ struct ListPage<'a> {
     csrf: &'a str,
     flash: Option<String>,
     functions: Vec<Row>,
+    /// The signed-in user is an administrator: links to the users and the audit log.
+    admin: bool,
 }
 
 /// A release as the function page shows it.
@@ -123,6 +125,7 @@ pub async fn list(
         csrf: &session.csrf_token,
         flash,
         functions: rows,
+        admin: session.user.role == crate::db::users::Role::Admin,
     })
 }
 

@@ -4,6 +4,7 @@
 //! sessions, and the functions with their releases and rollback.
 
 mod account;
+mod admin;
 mod error;
 mod functions;
 mod home;
@@ -62,6 +63,11 @@ where
         .route("/portal/functions", get(functions::list))
         .route("/portal/secrets", get(secrets::show).post(secrets::set))
         .route("/portal/account", get(account::show))
+        .route(
+            "/portal/admin/users",
+            get(admin::users).post(admin::change_user),
+        )
+        .route("/portal/admin/audit", get(admin::audit))
         .route(
             "/portal/account/password",
             axum::routing::post(account::password),

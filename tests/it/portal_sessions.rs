@@ -564,3 +564,144 @@ async fn the_account_page_changes_the_password_and_makes_and_revokes_tokens() {
     assert!(!push.ok, "{}", push.stderr);
     app.stop().await;
 }
+
+/// The administrators' pages: a member gets a 404; an administrator adds a user, disables them
+/// (their session ends, their sign-in and push are refused), enables them again, and finds it
+/// all in the audit log, filtered and paged, shown as text.
+#[tokio::test(flavor = "multi_thread")]
+async fn administrators_manage_users_and_read_the_audit_log() {
+    let app = spawn_fake_app().await;
+    let site = origin(&app);
+    let (admin, _) = sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let (_, _, users) = page(&app, &admin, "/portal/admin/users").await;
+    let csrf = csrf_of(&users);
+    let change = |action: &'static str, name: &'static str, password: &'static str| {
+        let (admin, csrf, site) = (admin.clone(), csrf.clone(), site.clone());
+        let app = &app;
+        async move {
+            post(
+                app,
+                &admin,
+                "/portal/admin/users",
+                Some(&site),
+                &[
+                    ("action", action),
+                    ("name", name),
+                    ("password", password),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await
+        }
+    };
+    let answer = change("add", "dave", "dave-password-1").await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.headers()["location"],
+        "/portal/admin/users?done=added&who=dave"
+    );
+    let answer = change("add", "dave", "dave-password-1").await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "a taken name");
+
+    let (dave, _) = sign_in(&app, "dave", "dave-password-1").await;
+    for path in ["/portal/admin/users", "/portal/admin/audit"] {
+        assert_eq!(
+            page(&app, &dave, path).await.0,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let work = WorkTree::new(tmp.path(), "work");
+    python_function(&work, "dave's", "");
+    work.commit("v1");
+    let dave_url = app.git_url("dave", "dave-password-1", "davefn");
+    assert!(work.git(&["push", &dave_url, "main"]).ok);
+
+    assert_eq!(
+        change("disable", "dave", "").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        page(&app, &dave, "/portal/functions").await.0,
+        StatusCode::SEE_OTHER
+    );
+    let refused = client()
+        .post(app.url("/portal/sign-in"))
+        .header("origin", &site)
+        .form(&[("name", "dave"), ("password", "dave-password-1")])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("page")
+            .contains("this account is disabled")
+    );
+    python_function(&work, "dave's again", "");
+    work.commit("v2");
+    assert!(!work.git(&["push", &dave_url, "main"]).ok);
+    assert_eq!(
+        change("enable", "dave", "").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(work.git(&["push", &dave_url, "main"]).ok);
+    assert_eq!(
+        change("disable", "admin", "").await.status(),
+        StatusCode::BAD_REQUEST,
+        "not oneself"
+    );
+
+    // The audit log: everything above, filtered, as text.
+    let (status, _, audit) = page(&app, &admin, "/portal/admin/audit?q=dave").await;
+    assert_eq!(status, StatusCode::OK);
+    for action in ["user.create", "user.disable", "user.enable"] {
+        assert!(
+            audit.contains(&format!("<code>{action}</code>")),
+            "{action}: {audit}"
+        );
+    }
+    let (_, _, filtered) = page(&app, &admin, "/portal/admin/audit?q=user.disable").await;
+    assert!(!filtered.contains("user.enable"), "{filtered}");
+    let (_, _, percent) = page(&app, &admin, "/portal/admin/audit?q=%25").await;
+    assert!(
+        percent.contains("Nothing containing"),
+        "a % is matched as itself: {percent}"
+    );
+    // Paged: 60 entries more, 50 a page, the link to the older ones.
+    for index in 0..60 {
+        lmnop::db::audit::record(
+            &app.state.db,
+            &lmnop::db::audit::AuditEntry {
+                actor: "<script>x</script>".to_owned(),
+                action: "test.fill".to_owned(),
+                target: format!("t{index}"),
+                source: "test".to_owned(),
+            },
+        )
+        .await
+        .expect("record");
+    }
+    let (_, _, first) = page(&app, &admin, "/portal/admin/audit").await;
+    assert_eq!(
+        first.matches("<tr>").count(),
+        1 + 50,
+        "a header and 50 rows"
+    );
+    assert!(!first.contains("<script>x</script>"), "shown as text");
+    let older = first
+        .split("/portal/admin/audit?q=&amp;before=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to older entries")
+        .to_owned();
+    let (_, _, second) = page(&app, &admin, &format!("/portal/admin/audit?before={older}")).await;
+    assert!(
+        second.contains("<td>t9</td>") && !second.contains("<td>t10</td>"),
+        "{second}"
+    );
+    app.stop().await;
+}
