@@ -13,7 +13,6 @@ use serde::Deserialize;
 
 use super::PortalState;
 use super::session::{self, SignedIn};
-use crate::db::audit::{self, AuditEntry};
 use crate::db::functions::Function;
 use crate::db::releases::{self, Release, ReleaseStatus};
 use crate::db::users::User;
@@ -249,15 +248,14 @@ pub async fn rollback(
             RollbackError::Change(crate::release::ChangeError::Database(error)) => error.into(),
             _ => AppError::Conflict(error.to_string()),
         })?;
-    let entry = AuditEntry {
-        actor: session.user.name.clone(),
-        action: format!("function.rollback.v{}", form.release),
-        target: name.clone(),
-        source: from.ip().to_string(),
-    };
-    if let Err(error) = audit::record(&state.db, &entry).await {
-        tracing::error!(%error, "cannot write the audit log");
-    }
+    super::record(
+        &state,
+        &session.user,
+        from,
+        &format!("function.rollback.v{}", form.release),
+        &name,
+    )
+    .await;
     Ok(Redirect::to(&format!("/portal/functions/{name}?done={}", release.number)).into_response())
 }
 
@@ -279,24 +277,6 @@ fn change_error(error: crate::release::ChangeError) -> AppError {
     }
 }
 
-async fn audit_change(
-    state: &PortalState,
-    user: &User,
-    from: SocketAddr,
-    action: &str,
-    name: &str,
-) {
-    let entry = AuditEntry {
-        actor: user.name.clone(),
-        action: action.to_owned(),
-        target: name.to_owned(),
-        source: from.ip().to_string(),
-    };
-    if let Err(error) = audit::record(&state.db, &entry).await {
-        tracing::error!(%error, "cannot write the audit log");
-    }
-}
-
 /// `POST /portal/functions/NAME/scale`: runs that many replicas, within the function's range.
 pub async fn scale(
     State(state): State<PortalState>,
@@ -313,7 +293,7 @@ pub async fn scale(
         .scale(&function, form.replicas)
         .await
         .map_err(change_error)?;
-    audit_change(
+    super::record(
         &state,
         &session.user,
         from,
@@ -355,6 +335,6 @@ pub async fn delete(
         .delete(&function)
         .await
         .map_err(change_error)?;
-    audit_change(&state, &session.user, from, "function.delete", &name).await;
+    super::record(&state, &session.user, from, "function.delete", &name).await;
     Ok(Redirect::to(&format!("/portal/functions?deleted={name}")).into_response())
 }

@@ -1,7 +1,8 @@
 //! The web pages, rendered on the server with askama templates from `templates/`: one file per
 //! page, each taking the [`PortalState`] the composition root hands over, and one HTML error
 //! page for whatever fails under them. The home page (how to push, the templates), sign-in with
-//! sessions, and the functions with their releases and rollback.
+//! sessions, the functions (releases, build logs, rollback, scale, delete), secrets, the account
+//! (password, API tokens), and the administrators' users and audit log.
 
 mod account;
 mod admin;
@@ -108,6 +109,26 @@ where
 /// Any other page under `/portal`: the HTML 404 page, saying so.
 async fn unknown_page(uri: axum::http::Uri) -> AppError {
     AppError::NotFound(format!("there is no page {}", uri.path()))
+}
+
+/// Records what `user` did from `from` in the audit log; a failure to write is logged, not the
+/// user's to see.
+async fn record(
+    state: &PortalState,
+    user: &crate::db::users::User,
+    from: std::net::SocketAddr,
+    action: &str,
+    target: &str,
+) {
+    let entry = crate::db::audit::AuditEntry {
+        actor: user.name.clone(),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        source: from.ip().to_string(),
+    };
+    if let Err(error) = crate::db::audit::record(&state.db, &entry).await {
+        tracing::error!(%error, action, target, "cannot write the audit log");
+    }
 }
 
 /// Renders a page, or answers the internal error page (the cause goes to the server log).

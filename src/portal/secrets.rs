@@ -14,7 +14,6 @@ use serde::Deserialize;
 
 use super::PortalState;
 use super::session::{self, SignedIn};
-use crate::db::audit::{self, AuditEntry};
 use crate::db::users::{Role, User};
 use crate::domain::{Secret, SecretName};
 use crate::http::AppError;
@@ -113,18 +112,6 @@ pub struct SetForm {
     value: String,
 }
 
-async fn record(state: &PortalState, user: &User, from: SocketAddr, action: &str, name: &str) {
-    let entry = AuditEntry {
-        actor: user.name.clone(),
-        action: action.to_owned(),
-        target: name.to_owned(),
-        source: from.ip().to_string(),
-    };
-    if let Err(error) = audit::record(&state.db, &entry).await {
-        tracing::error!(%error, "cannot write the audit log");
-    }
-}
-
 /// `POST /portal/secrets`: creates or replaces a secret. A member's new secret is theirs, an
 /// administrator's the administrators'; replacing keeps the owner.
 pub async fn set(
@@ -175,7 +162,7 @@ pub async fn set(
     {
         tracing::warn!(secret = %name, %error, "the gateway could not be told; the next deploy that uses it puts it there");
     }
-    record(&state, &session.user, from, "secret.set", name.as_str()).await;
+    super::record(&state, &session.user, from, "secret.set", name.as_str()).await;
     Ok(Redirect::to(&format!("/portal/secrets?set={name}")).into_response())
 }
 
@@ -228,6 +215,6 @@ pub async fn delete(
     {
         tracing::warn!(secret = %name, %error, "the gateway still has the secret");
     }
-    record(&state, &session.user, from, "secret.delete", name.as_str()).await;
+    super::record(&state, &session.user, from, "secret.delete", name.as_str()).await;
     Ok(Redirect::to(&format!("/portal/secrets?deleted={name}")).into_response())
 }
