@@ -202,7 +202,11 @@ pub fn start_labelled_container(instance: &str, function: &str) -> String {
             return String::from_utf8_lossy(&started.stdout).trim().to_owned();
         }
         last = String::from_utf8_lossy(&started.stderr).into_owned();
-        assert!(last.contains("marked for removal"), "{last}");
+        // Removed while being started ("marked for removal"), or before (no such container).
+        assert!(
+            last.contains("marked for removal") || last.contains("No such container"),
+            "{last}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
     panic!("the orphan never started: {last}");
