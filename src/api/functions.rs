@@ -16,7 +16,6 @@ use crate::db::releases::{self, Release};
 use crate::db::users::User;
 use crate::http::AppError;
 use crate::http::auth::BasicUser;
-use crate::release::{ChangeError, RollbackError};
 
 /// A function as the API shows it.
 #[derive(Debug, Serialize)]
@@ -140,16 +139,6 @@ pub struct RolledBack {
 pub struct Scaled {
     name: String,
     replicas: u32,
-}
-
-/// The status of a refused or failed change.
-fn change_error(error: ChangeError) -> AppError {
-    match error {
-        ChangeError::NoRelease(_) | ChangeError::Busy(_) => AppError::Conflict(error.to_string()),
-        ChangeError::OutOfRange { .. } => AppError::BadRequest(error.to_string()),
-        ChangeError::Runtime(..) => AppError::Unavailable(error.to_string()),
-        ChangeError::Database(error) => error.into(),
-    }
 }
 
 fn not_found(name: &str) -> AppError {
@@ -325,11 +314,7 @@ pub async fn scale(
 ) -> Result<Json<Scaled>, AppError> {
     let request = ScaleRequest::from_body(body)?;
     let function = visible(&state, &user, &name).await?;
-    let replicas = state
-        .releaser
-        .scale(&function, request.replicas)
-        .await
-        .map_err(change_error)?;
+    let replicas = state.releaser.scale(&function, request.replicas).await?;
     record(
         &state,
         &user,
@@ -355,15 +340,7 @@ pub async fn rollback(
     let release = state
         .releaser
         .rollback(&function, request.release, &user)
-        .await
-        .map_err(|error| match error {
-            RollbackError::NoSuchRelease { .. } => AppError::NotFound(error.to_string()),
-            RollbackError::NeverServed { .. }
-            | RollbackError::AlreadyServing { .. }
-            | RollbackError::ImageGone { .. } => AppError::Conflict(error.to_string()),
-            RollbackError::Failed { .. } => AppError::Unavailable(error.to_string()),
-            RollbackError::Change(error) => change_error(error),
-        })?;
+        .await?;
     record(
         &state,
         &user,
@@ -393,11 +370,7 @@ pub async fn delete(
     Path(name): Path<String>,
 ) -> Result<StatusCode, AppError> {
     let function = visible(&state, &user, &name).await?;
-    state
-        .releaser
-        .delete(&function)
-        .await
-        .map_err(change_error)?;
+    state.releaser.delete(&function).await?;
     record(&state, &user, from, "function.delete", &name).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -89,6 +89,35 @@ impl From<sqlx::Error> for AppError {
 }
 
 /// A page that cannot render is a bug: logged once, answered as an internal error.
+/// A scale or delete the release module refused or could not do, as the API and the pages
+/// answer it.
+impl From<crate::release::ChangeError> for AppError {
+    fn from(error: crate::release::ChangeError) -> Self {
+        use crate::release::ChangeError;
+        match error {
+            ChangeError::NoRelease(_) | ChangeError::Busy(_) => Self::Conflict(error.to_string()),
+            ChangeError::OutOfRange { .. } => Self::BadRequest(error.to_string()),
+            ChangeError::Runtime(..) => Self::Unavailable(error.to_string()),
+            ChangeError::Database(error) => error.into(),
+        }
+    }
+}
+
+/// A refused or failed rollback, as the API and the pages answer it.
+impl From<crate::release::RollbackError> for AppError {
+    fn from(error: crate::release::RollbackError) -> Self {
+        use crate::release::RollbackError;
+        match error {
+            RollbackError::NoSuchRelease { .. } => Self::NotFound(error.to_string()),
+            RollbackError::NeverServed { .. }
+            | RollbackError::AlreadyServing { .. }
+            | RollbackError::ImageGone { .. } => Self::Conflict(error.to_string()),
+            RollbackError::Failed { .. } => Self::Unavailable(error.to_string()),
+            RollbackError::Change(error) => error.into(),
+        }
+    }
+}
+
 impl From<askama::Error> for AppError {
     fn from(error: askama::Error) -> Self {
         Self::Unexpected(error.into())

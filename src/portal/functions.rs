@@ -17,7 +17,6 @@ use crate::db::functions::Function;
 use crate::db::releases::{self, Release, ReleaseStatus};
 use crate::db::users::User;
 use crate::http::AppError;
-use crate::release::RollbackError;
 
 /// A function as the list shows it.
 struct Row {
@@ -241,13 +240,7 @@ pub async fn rollback(
     let release = state
         .releaser
         .rollback(&function, form.release, &session.user)
-        .await
-        .map_err(|error| match error {
-            RollbackError::NoSuchRelease { .. } => AppError::NotFound(error.to_string()),
-            RollbackError::Failed { .. } => AppError::Unavailable(error.to_string()),
-            RollbackError::Change(crate::release::ChangeError::Database(error)) => error.into(),
-            _ => AppError::Conflict(error.to_string()),
-        })?;
+        .await?;
     super::record(
         &state,
         &session.user,
@@ -266,17 +259,6 @@ pub struct ScaleForm {
     replicas: i64,
 }
 
-/// The status of a scale or delete the release module refused.
-fn change_error(error: crate::release::ChangeError) -> AppError {
-    use crate::release::ChangeError;
-    match error {
-        ChangeError::OutOfRange { .. } => AppError::BadRequest(error.to_string()),
-        ChangeError::NoRelease(_) | ChangeError::Busy(_) => AppError::Conflict(error.to_string()),
-        ChangeError::Runtime(..) => AppError::Unavailable(error.to_string()),
-        ChangeError::Database(error) => error.into(),
-    }
-}
-
 /// `POST /portal/functions/NAME/scale`: runs that many replicas, within the function's range.
 pub async fn scale(
     State(state): State<PortalState>,
@@ -288,11 +270,7 @@ pub async fn scale(
 ) -> Result<Response, AppError> {
     session::check_post(&state, &headers, Some(&session.csrf_token), &form.csrf)?;
     let function = visible(&state, &session.user, &name).await?;
-    let count = state
-        .releaser
-        .scale(&function, form.replicas)
-        .await
-        .map_err(change_error)?;
+    let count = state.releaser.scale(&function, form.replicas).await?;
     super::record(
         &state,
         &session.user,
@@ -330,11 +308,7 @@ pub async fn delete(
             "type the function's name, {name}, to delete it"
         )));
     }
-    state
-        .releaser
-        .delete(&function)
-        .await
-        .map_err(change_error)?;
+    state.releaser.delete(&function).await?;
     super::record(&state, &session.user, from, "function.delete", &name).await;
     Ok(Redirect::to(&format!("/portal/functions?deleted={name}")).into_response())
 }

@@ -159,10 +159,10 @@ impl OpenFaasRuntime {
         })
     }
 
-    /// What a deploy needs, checked before anything changes: the Community Edition's limits,
-    /// every secret put at the gateway, the image in the registry.
+    /// What a deploy needs, checked before anything changes (the Community Edition's limits
+    /// were checked before the build, by [`Self::admits`]): every secret put at the gateway, the
+    /// image in the registry.
     pub async fn stage(&self, deployment: &Deployment) -> Result<(), OpenFaasError> {
-        self.admits(&deployment.function, &deployment.spec).await?;
         for name in &deployment.spec.secrets {
             let value = SecretName::parse(name)
                 .map_err(|error| OpenFaasError::Secret(name.clone(), error.to_string()))
@@ -276,6 +276,8 @@ impl OpenFaasRuntime {
             .filter(|_| ours)
             .map_or(0, |status| status.available_replicas as usize);
         if !ours {
+            // A push checked the limits before its build; a redeploy checks them here.
+            self.admits(function, &deployment.spec).await?;
             self.stage(deployment).await?;
             self.gateway
                 .deploy(&function_deployment(deployment))
